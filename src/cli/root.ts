@@ -1,0 +1,37 @@
+import { openSync } from "node:fs";
+import { ContainrError } from "../diag/errors.ts";
+import { configureLogging, isLogLevel, type LogLevelName } from "../diag/log.ts";
+import { defineCommand } from "./command.ts";
+
+/** The flags every engine command shares; they stand before the command name. */
+export const rootCommand = defineCommand({
+  meta: { name: "containr", description: "A daemonless, Docker-compatible container engine and OCI runtime" },
+  args: {
+    root: { type: "string", description: "Data root: images, containers, volumes", valueHint: "dir", default: "/var/lib/containr" },
+    runroot: { type: "string", description: "Run root: per-boot state", valueHint: "dir", default: "/run/containr" },
+    logLevel: { type: "enum", description: "Diagnostics level", options: ["error", "warn", "info", "debug", "trace"], valueHint: "level" },
+    debug: { type: "boolean", description: "Debug output, with the timing of each step" },
+    logFormat: { type: "enum", description: "Diagnostics format", options: ["text", "json"], valueHint: "text|json" },
+  },
+  setup(args) {
+    applyLogFlags({ level: args.logLevel, debug: args.debug, format: args.logFormat });
+  },
+  subCommands: {
+    oci: () => import("./oci/index.ts").then((m) => m.default),
+    version: () => import("./version.ts").then((m) => m.default),
+  },
+});
+
+/** Shared by the engine's and the OCI runtime's global flags. */
+export function applyLogFlags(flags: { level?: string; debug?: boolean; format?: string; file?: string }): void {
+  let level: LogLevelName | undefined;
+  if (flags.level !== undefined) {
+    if (!isLogLevel(flags.level)) throw new ContainrError("USAGE", `unknown log level "${flags.level}"`);
+    level = flags.level;
+  }
+  if (flags.debug) level = level === "trace" ? "trace" : "debug";
+  configureLogging(
+    { level, format: flags.format === "json" ? "json" : flags.format === "text" ? "text" : undefined, file: flags.file },
+    (path) => openSync(path, "a", 0o600),
+  );
+}
