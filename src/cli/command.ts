@@ -58,13 +58,19 @@ export function defineCommand<const T extends FlagDefs>(def: Command<T>): Comman
   return def;
 }
 
-/** citty's view of a command, for renderUsage. */
-export function asCittyCommand(cmd: Command<any>): CommandDef {
-  return {
-    meta: cmd.meta,
-    args: cmd.args as CommandDef["args"],
-    subCommands: cmd.subCommands as CommandDef["subCommands"],
-  };
+const kebab = (name: string) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+
+/** citty's view of a command, for its usage renderer: flags shown as users type them (--log-level). */
+function asCittyCommand(cmd: Command<any>): CommandDef {
+  const args = Object.fromEntries(Object.entries(cmd.args).map(([name, def]) => [kebab(name), def]));
+  return { meta: cmd.meta, args: args as CommandDef["args"], subCommands: cmd.subCommands as CommandDef["subCommands"] };
+}
+
+/** Help text for a command, from citty's renderer; plain text unless stdout is a terminal. */
+export async function renderHelp(cmd: Command<any>): Promise<string> {
+  const { renderUsage } = await import("citty");
+  const text = await renderUsage(asCittyCommand(cmd));
+  return process.stdout.isTTY ? text : text.replace(/\u001b\[[0-9;]*m/g, "");
 }
 
 export class HelpRequested extends Error {}
@@ -89,8 +95,7 @@ export function parseFlags(argv: string[], defs: FlagDefs, stopAtPositionals: nu
   for (const [name, def] of Object.entries(defs)) {
     if (def.type === "positional") continue;
     byName.set(name, [name, def]);
-    const kebab = name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
-    byName.set(kebab, [name, def]);
+    byName.set(kebab(name), [name, def]);
     for (const alias of [def.alias ?? []].flat()) byName.set(alias, [name, def]);
   }
   const helpIsFlag = !byName.has("h");

@@ -1,7 +1,6 @@
-import { renderUsage } from "citty";
 import { ContainrError, exitStatusFor, toContainrError } from "../diag/errors.ts";
 import { log, reportError } from "../diag/log.ts";
-import { asCittyCommand, HelpRequested, parseFlags, positionalNames, type Command } from "./command.ts";
+import { HelpRequested, renderHelp, parseFlags, positionalNames, type Command } from "./command.ts";
 import { rootCommand } from "./root.ts";
 
 /** The invocation name that makes the binary behave as `containr oci` (for Podman's --runtime, containerd's BinaryName). */
@@ -25,14 +24,14 @@ export async function runCli(argv: string[]): Promise<number> {
         try {
           parsed = parseFlags(words, cmd.args, 1, path);
         } catch (err) {
-          if (err instanceof HelpRequested) process.stdout.write(`${await renderUsage(asCittyCommand(cmd))}\n`);
+          if (err instanceof HelpRequested) process.stdout.write(`${await renderHelp(cmd)}\n`);
           throw err;
         }
         Object.assign(globals, parsed.values);
         await cmd.setup?.(parsed.values, globals);
         const name = parsed.positionals[0];
         if (name === undefined) {
-          process.stdout.write(`${await renderUsage(asCittyCommand(cmd))}\n`);
+          process.stdout.write(`${await renderHelp(cmd)}\n`);
           return 0;
         }
         const sub = await findSubCommand(cmd, name);
@@ -75,7 +74,7 @@ async function runLeaf(cmd: Command<any>, path: string, words: string[], globals
     parsed = parseFlags(words, cmd.args, cmd.passThrough ? names.length : Infinity, path);
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(`${await renderUsage(asCittyCommand(cmd))}\n`);
+      process.stdout.write(`${await renderHelp(cmd)}\n`);
     }
     throw err;
   }
@@ -94,6 +93,7 @@ async function runLeaf(cmd: Command<any>, path: string, words: string[], globals
       hint: `see '${path} --help'`,
     });
   }
+  log.debug(`${path}: running`);
   const status = await cmd.run?.({ args: args as never, rest: [...extra, ...parsed.rest], globals });
   return status ?? 0;
 }

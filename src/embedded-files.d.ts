@@ -1,0 +1,6 @@
+// Files imported `with { type: "file" }` resolve to their path (in the
+// compiled binary: a /$bunfs/ path that src/native/embedded.ts writes out).
+declare module "*.so" {
+  const path: string;
+  export default path;
+}
