@@ -13,6 +13,7 @@ import { join } from "node:path";
 const root = join(import.meta.dir, "..");
 const report = join(root, "build/junit.xml");
 
+if (process.getuid?.() === 0) await $`bash ${join(root, "scripts/test-host-setup.sh")}`;
 await $`${process.execPath} ${join(root, "scripts/build.ts")}`.cwd(root);
 rmSync(report, { force: true });
 
