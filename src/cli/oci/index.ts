@@ -33,5 +33,6 @@ export default defineCommand({
     kill: () => import("./kill.ts").then((m) => m.default),
     delete: () => import("./delete.ts").then((m) => m.default),
     list: () => import("./list.ts").then((m) => m.default),
+    spec: () => import("./spec.ts").then((m) => m.default),
   },
 });
