@@ -1,0 +1,182 @@
+/* Host-side process helpers for the runtime's parent: waiting with signal
+   forwarding (`oci run`), pidfds, the exec fifo's reader (`oci start`),
+   mkfifo and flock, which Node's fs lacks. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include "containr.h"
+
+static volatile pid_t forward_target;
+
+static void
+forward_signal (int sig)
+{
+  int saved = errno;
+  if (forward_target > 0)
+    kill (forward_target, sig);
+  errno = saved;
+}
+
+static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+#define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
+
+/*
+ * FFI: wait for a child of this process to exit, forwarding SIGINT, SIGTERM,
+ * SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it meanwhile (JS handlers cannot
+ * run while an FFI call blocks). Returns the exit status as a shell reports
+ * it (128+n for signal n), or -errno.
+ */
+CONTAINR_EXPORT int
+containr_wait_forwarding (int pid)
+{
+  struct sigaction fwd, old[NFORWARDED];
+  memset (&fwd, 0, sizeof fwd);
+  fwd.sa_handler = forward_signal;
+  sigemptyset (&fwd.sa_mask);
+  forward_target = pid;
+  for (size_t i = 0; i < NFORWARDED; i++)
+    sigaction (forwarded[i], &fwd, &old[i]);
+
+  int status = 0, ret;
+  do
+    ret = waitpid (pid, &status, __WALL);
+  while (ret < 0 && errno == EINTR);
+  int saved = errno;
+
+  for (size_t i = 0; i < NFORWARDED; i++)
+    sigaction (forwarded[i], &old[i], NULL);
+  forward_target = 0;
+  if (ret < 0)
+    return -saved;
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return WEXITSTATUS (status);
+}
+
+/* FFI: reap a child without forwarding (after an error). Exit status as above, or -errno. */
+CONTAINR_EXPORT int
+containr_reap (int pid)
+{
+  int status = 0, ret;
+  do
+    ret = waitpid (pid, &status, __WALL);
+  while (ret < 0 && errno == EINTR);
+  if (ret < 0)
+    return -errno;
+  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+}
+
+CONTAINR_EXPORT int
+containr_pidfd_open (int pid)
+{
+  int fd = syscall (SYS_pidfd_open, pid, 0);
+  return fd < 0 ? -errno : fd;
+}
+
+CONTAINR_EXPORT int
+containr_pidfd_send_signal (int pidfd, int sig)
+{
+  return syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0 ? -errno : 0;
+}
+
+/* FFI: wait until the process behind pidfd exits: 1, 0 on timeout, -errno. */
+CONTAINR_EXPORT int
+containr_pidfd_wait (int pidfd, int timeout_ms)
+{
+  struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
+  int r;
+  do
+    r = poll (&pfd, 1, timeout_ms);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : r;
+}
+
+CONTAINR_EXPORT int
+containr_close (int fd)
+{
+  return close (fd) < 0 ? -errno : 0;
+}
+
+CONTAINR_EXPORT int
+containr_mkfifo (const char *path, int mode)
+{
+  return mkfifo (path, mode) < 0 ? -errno : 0;
+}
+
+/*
+ * FFI, `oci start`: open the exec fifo for reading, which releases the
+ * container's init blocked opening it for writing, and read its byte.
+ * Watches the init's pidfd at the same time, so a dead init is an error
+ * (-ESRCH) rather than a hang. Returns 0, -ESRCH, -ETIMEDOUT or -errno.
+ */
+CONTAINR_EXPORT int
+containr_exec_fifo_release (const char *path, int pidfd, int timeout_ms)
+{
+  int fd = open (path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  if (fd < 0)
+    return -errno;
+  struct pollfd pfd[2] = { { .fd = fd, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+  int ret;
+  for (;;)
+    {
+      int r = poll (pfd, 2, timeout_ms);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0)
+        {
+          ret = -errno;
+          break;
+        }
+      if (r == 0)
+        {
+          ret = -ETIMEDOUT;
+          break;
+        }
+      if (pfd[0].revents & POLLIN)
+        {
+          char byte;
+          ssize_t n = read (fd, &byte, 1);
+          if (n == 1)
+            {
+              ret = 0;
+              break;
+            }
+          if (n < 0 && errno != EAGAIN)
+            {
+              ret = -errno;
+              break;
+            }
+        }
+      if (pfd[1].revents & POLLIN)
+        {
+          ret = -ESRCH;
+          break;
+        }
+      if (pfd[0].revents & POLLHUP)
+        {
+          /* the writer came and went without writing: it failed */
+          ret = -EPIPE;
+          break;
+        }
+    }
+  close (fd);
+  return ret;
+}
+
+/* FFI: flock(fd, op) with EINTR retried; op is LOCK_EX, LOCK_SH, LOCK_UN (| LOCK_NB). */
+CONTAINR_EXPORT int
+containr_flock (int fd, int op)
+{
+  int r;
+  do
+    r = flock (fd, op);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}

@@ -1,0 +1,138 @@
+#ifndef CONTAINR_PLAN_H
+#define CONTAINR_PLAN_H
+/*
+ * The plan: everything the container's first process needs, computed and
+ * validated by TypeScript (src/runtime/plan.ts) BEFORE the clone and handed
+ * to the child as one flat buffer. The child reads it in place: no malloc,
+ * no parsing of JSON, no stdio after a clone from a multithreaded process.
+ *
+ * Layout (native endianness; every section starts 8-byte aligned):
+ *   header  { u32 magic; u32 abi; u32 total_len; u32 reserved; }
+ *   section { u32 type; u32 len; u8 payload[len]; pad to 8 }  ...
+ * Singletons (CONFIG, ROOTFS, ...) appear at most once; repeated sections
+ * (MOUNT, RLIMIT, ...) are applied in the order they appear. The
+ * layout is mirrored in src/runtime/plan.ts; keep the two in step and bump
+ * CONTAINR_ABI_VERSION when it changes.
+ */
+#include <stdint.h>
+#include <stddef.h>
+
+#define PLAN_MAGIC 0x50544e43u /* "CNTP" */
+
+enum plan_section
+{
+  PLAN_CONFIG = 1,       /* struct plan_config */
+  PLAN_ROOTFS = 2,       /* string: absolute host path of the root filesystem */
+  PLAN_HOSTNAME = 3,     /* string */
+  PLAN_DOMAINNAME = 4,   /* string */
+  PLAN_CWD = 5,          /* string: absolute path inside the container */
+  PLAN_EXEC_FIFO = 6,    /* string: host path of the exec fifo (create); absent for run */
+  PLAN_ARGV = 7,         /* u32 count; count NUL-terminated strings */
+  PLAN_ENV = 8,          /* u32 count; count NUL-terminated strings */
+  PLAN_GROUPS = 9,       /* u32 count; u32 gid[count] */
+  PLAN_NAMESPACE = 10,   /* u32 clone flag (CLONE_NEW*); string path to join */
+  PLAN_MOUNT = 11,       /* struct plan_mount_head; strings source, destination, fstype, data */
+  PLAN_RLIMIT = 12,      /* struct plan_rlimit */
+  PLAN_SYSCTL = 13,      /* strings key, value */
+  /* Reserved for the security half of the runtime (capabilities, seccomp
+     BPF bytes, masked/readonly paths, devices, terminal, user namespace
+     maps): the child rejects them until it implements them. */
+  PLAN_SECTION_MAX = 13,
+};
+
+enum plan_flags
+{
+  PLAN_FLAG_READONLY_ROOT = 1u << 0,   /* root.readonly: remount / ro after the pivot */
+  PLAN_FLAG_NO_PIVOT = 1u << 1,        /* MS_MOVE + chroot instead of pivot_root */
+  PLAN_FLAG_DEFAULT_DEVICES = 1u << 2, /* create null, zero, ... and the /dev links */
+  PLAN_FLAG_OOM_SCORE_ADJ = 1u << 3,   /* oom_score_adj is set */
+  PLAN_FLAG_UMASK = 1u << 4,           /* umask is set */
+};
+
+struct plan_config
+{
+  uint64_t clone_flags;      /* CLONE_NEW* to create */
+  uint32_t flags;            /* enum plan_flags */
+  uint32_t root_propagation; /* MS_* for "/" before the mounts (rootfsPropagation); 0: MS_SLAVE|MS_REC */
+  uint32_t uid;
+  uint32_t gid;
+  int32_t oom_score_adj;
+  uint32_t umask;
+};
+
+enum plan_mount_kind
+{
+  PLAN_MOUNT_FS = 0,      /* mount(source, dest, fstype, flags, data) */
+  PLAN_MOUNT_BIND = 1,    /* bind (MS_REC for rbind), then a remount for ro/nosuid/... */
+  PLAN_MOUNT_REMOUNT = 2, /* change the flags of a mount made earlier (ro /sys/fs/cgroup tmpfs) */
+};
+
+#define PLAN_MOUNT_MAX_PROPAGATION 4
+
+struct plan_mount_head
+{
+  uint64_t flags; /* MS_* without propagation flags */
+  uint32_t kind;  /* enum plan_mount_kind */
+  uint32_t propagation_count;
+  uint32_t propagation[PLAN_MOUNT_MAX_PROPAGATION]; /* MS_PRIVATE|MS_REC, ... applied after the mount */
+};
+
+struct plan_rlimit
+{
+  uint32_t resource; /* RLIMIT_* */
+  uint32_t reserved;
+  uint64_t soft;
+  uint64_t hard;
+};
+
+/* A validated plan, as pointers into the buffer. */
+struct plan
+{
+  const uint8_t *buf;
+  uint32_t len;
+  struct plan_config config;
+  const char *rootfs;
+  const char *hostname;
+  const char *domainname;
+  const char *cwd;
+  const char *exec_fifo;
+  const char *argv_strings;
+  uint32_t argc;
+  const char *env_strings;
+  uint32_t envc;
+  const uint8_t *groups; /* u32 array, possibly unaligned */
+  uint32_t ngroups;
+};
+
+struct plan_section_view
+{
+  uint32_t type;
+  uint32_t len;
+  const uint8_t *payload;
+};
+
+struct plan_iter
+{
+  const uint8_t *next;
+  const uint8_t *end;
+};
+
+struct plan_mount
+{
+  struct plan_mount_head head;
+  const char *source;
+  const char *destination;
+  const char *fstype;
+  const char *data;
+};
+
+/* Check every bound and string of buf and fill *plan; -EINVAL with *why set on a malformed plan. */
+int plan_parse (const uint8_t *buf, uint32_t len, struct plan *plan, const char **why);
+void plan_iter_init (const struct plan *plan, struct plan_iter *it);
+/* Next section of the given type; 0 at the end. */
+int plan_next (struct plan_iter *it, uint32_t type, struct plan_section_view *out);
+void plan_read_mount (const struct plan_section_view *s, struct plan_mount *m);
+/* The string after `s` in a run of NUL-terminated strings. */
+const char *plan_next_string (const char *s);
+
+#endif

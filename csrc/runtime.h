@@ -1,0 +1,63 @@
+#ifndef CONTAINR_RUNTIME_H
+#define CONTAINR_RUNTIME_H
+/*
+ * The container's first process, between clone3 and execve. It runs in a
+ * child cloned from a multithreaded Bun: only raw system calls, stack and
+ * static buffers; no malloc, stdio or locks. Every step returns 0 or a
+ * negative errno after recording what failed in the child_ctx; child_main
+ * sends that to the parent as ERROR{stage, errno, text} and exits.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include "plan.h"
+#include "sync.h"
+
+struct child_ctx
+{
+  const struct plan *plan;
+  int sock;
+  int rootfd;   /* O_PATH of the rootfs on the host, until the pivot */
+  int fifofd;   /* O_PATH of the exec fifo, or -1 */
+  int err;      /* the failure being reported */
+  uint32_t stage;
+  char text[SYNC_TEXT_MAX];
+};
+
+/* Record a failure: text is the concatenation of the non-NULL parts. Returns -err. */
+int child_fail (struct child_ctx *ctx, uint32_t stage, int err, const char *a, const char *b, const char *c, const char *d);
+void child_debug (struct child_ctx *ctx, const char *a, const char *b, const char *c);
+void child_warn (struct child_ctx *ctx, const char *text);
+
+/* Bounded string building into a fixed buffer (always NUL-terminated). */
+struct strbuf
+{
+  char *buf;
+  size_t cap;
+  size_t len;
+};
+void sb_init (struct strbuf *sb, char *buf, size_t cap);
+void sb_add (struct strbuf *sb, const char *s);
+void sb_num (struct strbuf *sb, long long n);
+int sb_full (const struct strbuf *sb);
+
+/* Paths inside the rootfs, resolved with openat2(RESOLVE_IN_ROOT) so that no
+   symlink in the image can lead outside it. */
+int child_open_in_root (struct child_ctx *ctx, const char *path, int flags);
+/* mkdir -p of path (or of its parent and an empty file when as_file), inside the rootfs. */
+int child_mkdir_in_root (struct child_ctx *ctx, const char *path, int as_file, uint32_t stage);
+/* "/proc/self/fd/N" for an fd. */
+void child_fd_path (char *buf, size_t cap, int fd);
+
+int child_setup_rootfs (struct child_ctx *ctx);          /* child-mounts.c: propagation, mounts, /dev, pivot */
+int child_finish_rootfs (struct child_ctx *ctx);         /* child-mounts.c: read-only root after the pivot */
+int child_create_devices (struct child_ctx *ctx);        /* child-devices.c */
+int child_setup_process (struct child_ctx *ctx);         /* child-process.c: hostname, sysctl, rlimits, oom */
+int child_set_user (struct child_ctx *ctx);              /* child-process.c: groups, gid, uid, umask, cwd */
+int child_find_executable (struct child_ctx *ctx, char *out, size_t cap);
+int child_wait_exec_fifo (struct child_ctx *ctx);
+int child_exec (struct child_ctx *ctx, const char *path);
+
+/* spawn.c: the child's entry after the clone; never returns. */
+__attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock, int parent_sock, int parent_pid);
+
+#endif
