@@ -29,6 +29,7 @@ export const ERROR_CODES = {
   REGISTRY_UNREACHABLE: { exit: 125, summary: "the registry could not be reached or answered with an error" },
   DIGEST_MISMATCH: { exit: 125, summary: "downloaded content does not match its digest" },
   UNSAFE_PATH: { exit: 125, summary: "a path tries to escape the directory it belongs to" },
+  INVALID_ARCHIVE: { exit: 125, summary: "a tar archive is malformed, truncated or uses an unsupported feature" },
   NO_SPACE: { exit: 125, summary: "the disk is full" },
   TIMEOUT: { exit: 125, summary: "an operation did not finish in time" },
   INTERNAL: { exit: 125, summary: "an unexpected internal failure (a bug)" },
