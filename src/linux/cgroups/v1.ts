@@ -5,7 +5,7 @@
  */
 import { dirname } from "node:path";
 import { ContainrError } from "../../diag/errors.ts";
-import type { CpuResources, MemoryResources, Resources } from "../../oci/spec.ts";
+import type { CpuResources, DeviceCgroupRule, MemoryResources, Resources } from "../../oci/spec.ts";
 import type { CgroupStats } from "./types.ts";
 import { CgroupDir } from "./fs.ts";
 import {
@@ -50,7 +50,7 @@ export function applyV1(section: Section, dirOf: V1Dirs, r: Resources, updating:
     case "pids":
       return dirOf("pids").write("pids.max", pidsMax(r.pids?.limit ?? -1));
     case "devices":
-      return writeDevices(dirOf("devices"), r);
+      return deviceCgroupWrites(r.devices ?? []).forEach(({ file, line }) => dirOf("devices").write(file, line));
     case "blockIO":
       return writeBlkio(dirOf("blkio"), r);
     case "hugetlb":
@@ -156,11 +156,14 @@ function writeCpuset(dir: CgroupDir, cpu: CpuResources): void {
   if (cpu.mems) dir.write("cpuset.mems", cpu.mems);
 }
 
-/** Deny everything, then the spec's rules in order (runc's devices emulation starts the same way). */
-function writeDevices(dir: CgroupDir, r: Resources): void {
-  const lines = (r.devices ?? []).map((rule, i) => ({ allow: rule.allow, line: deviceRuleLine(rule, i) }));
-  dir.write("devices.deny", "a");
-  for (const { allow, line } of lines) dir.write(allow ? "devices.allow" : "devices.deny", line);
+/**
+ * The devices.allow/devices.deny writes for a rule list: deny everything,
+ * then the spec's rules in their order (runc starts from deny-all too).
+ */
+export function deviceCgroupWrites(rules: DeviceCgroupRule[]): { file: "devices.allow" | "devices.deny"; line: string }[] {
+  const writes: { file: "devices.allow" | "devices.deny"; line: string }[] = [{ file: "devices.deny", line: "a" }];
+  rules.forEach((rule, i) => writes.push({ file: rule.allow ? "devices.allow" : "devices.deny", line: deviceRuleLine(rule, i) }));
+  return writes;
 }
 
 function writeBlkio(dir: CgroupDir, r: Resources): void {
