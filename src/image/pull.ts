@@ -1,0 +1,295 @@
+/**
+ * Pull an image into the content store. Each layer is fetched and unpacked
+ * in one pass, in parallel with the others:
+ *
+ *   registry stream ─┬─ sha256 (blob digest) ─ gzip/zstd/none ─┬─ sha256 (diffID)
+ *                    └─ temp file (kept for push/save/resume)  └─ unpackLayer → temp dir
+ *
+ * Both digests are checked before anything is renamed into the store, so a
+ * corrupt blob leaves nothing behind. A pull that dies leaves a partial file
+ * the next pull resumes with a Range request (its bytes are re-read from disk
+ * into the same pipeline). Memory stays bounded: every stage is a stream
+ * with backpressure.
+ */
+import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
+import { ContainrError, wrap } from "../diag/errors.ts";
+import { log, stepTimer } from "../diag/log.ts";
+import {
+  choosePlatform,
+  digestHex,
+  hostPlatform,
+  layerCompression,
+  parseImageConfig,
+  parseManifest,
+  verifyDigest,
+  type Descriptor,
+  type ImageConfig,
+  type ImageManifest,
+  type Platform,
+} from "./manifest.ts";
+import { formatReference, parseReference, repositoryName, type ImageReference } from "./reference.ts";
+import { RegistryClient, type RegistryOptions } from "./registry.ts";
+import type { ImageRecord, ImageStore, LayerRecord } from "./store.ts";
+import { unpackLayer } from "./unpack.ts";
+
+export type LayerPhase = "waiting" | "exists" | "downloading" | "done";
+
+export interface PullProgress {
+  /** the manifest was found: the layers that will be fetched */
+  resolved(reference: string, layers: Descriptor[]): void;
+  layer(digest: string, phase: LayerPhase, current?: number, total?: number): void;
+}
+
+export interface PullOptions extends RegistryOptions {
+  platform?: Platform;
+  progress?: PullProgress;
+  /** layers fetched at the same time */
+  concurrency?: number;
+  /** unpack for a rootless store (no device nodes, no chown outside the mapping) */
+  rootless?: boolean;
+}
+
+export interface PullResult {
+  image: ImageRecord;
+  reference: string;
+  /** the digest the image can be pulled by (the index's for a multi-platform image) */
+  digest: string;
+  /** false when every layer was already in the store */
+  downloaded: boolean;
+}
+
+const MAX_CONFIG_BYTES = 8 * 1024 * 1024;
+const DEFAULT_CONCURRENCY = 3;
+
+/** Errors after which a partial download is worth keeping for the next pull. */
+function resumable(err: unknown): boolean {
+  return err instanceof ContainrError && (err.code === "TIMEOUT" || err.code === "REGISTRY_UNREACHABLE");
+}
+
+/** Run tasks with at most `limit` at a time; the first failure is thrown after all settle. */
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  let failure: unknown;
+  const worker = async () => {
+    while (next < items.length && failure === undefined) {
+      const item = items[next++]!;
+      try {
+        await task(item);
+      } catch (err) {
+        failure ??= err;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  if (failure !== undefined) throw failure;
+}
+
+/** An async iterable as a byte stream that pulls only on demand. */
+function streamOf(source: AsyncIterable<Uint8Array>): ReadableStream<Uint8Array> {
+  const it = source[Symbol.asyncIterator]();
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(controller) {
+        const { done, value } = await it.next();
+        if (done) controller.close();
+        else controller.enqueue(value);
+      },
+      async cancel() {
+        await it.return?.();
+      },
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+/** Bun's DecompressionStream reads gzip and zstd; its type is narrower than what it accepts. */
+export function decompressor(compression: "gzip" | "zstd"): TransformStream<Uint8Array, Uint8Array> {
+  return new DecompressionStream(compression as "gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
+}
+
+interface LayerJob {
+  desc: Descriptor;
+  diffId: string;
+}
+
+class Puller {
+  private downloaded = false;
+
+  constructor(
+    private readonly store: ImageStore,
+    private readonly client: RegistryClient,
+    private readonly ref: ImageReference,
+    private readonly options: PullOptions,
+  ) {}
+
+  private get repository(): string {
+    return this.ref.path;
+  }
+
+  private get progress(): PullProgress | undefined {
+    return this.options.progress;
+  }
+
+  /** The image manifest for our platform, and the digest the user can pull by. */
+  async resolveManifest(): Promise<{ manifest: ImageManifest; manifestDigest: string; bytes: Uint8Array; repoDigest: string }> {
+    const display = formatReference(this.ref);
+    const top = await this.client.getManifest(this.repository, this.ref.digest ?? this.ref.tag!, display);
+    const parsed = parseManifest(top.bytes, top.mediaType, display);
+    if (parsed.kind === "manifest") return { manifest: parsed.manifest, manifestDigest: top.digest, bytes: top.bytes, repoDigest: top.digest };
+    const chosen = choosePlatform(parsed.index, this.options.platform ?? hostPlatform(), display);
+    const inner = await this.client.getManifest(this.repository, chosen.digest, `${repositoryName(this.ref)}@${chosen.digest}`);
+    const innerParsed = parseManifest(inner.bytes, inner.mediaType, `${display} (${chosen.digest})`);
+    if (innerParsed.kind !== "manifest") throw new ContainrError("INVALID_CONFIG", `${display}: an index inside an index is not supported`);
+    return { manifest: innerParsed.manifest, manifestDigest: inner.digest, bytes: inner.bytes, repoDigest: top.digest };
+  }
+
+  async fetchConfig(desc: Descriptor): Promise<ImageConfig> {
+    const what = `image config ${desc.digest}`;
+    if (desc.size > MAX_CONFIG_BYTES) throw new ContainrError("INVALID_CONFIG", `${what} is larger than ${MAX_CONFIG_BYTES} bytes`);
+    if (!this.store.hasBlob(desc.digest)) {
+      const bytes = await this.client.getBlobBytes(this.repository, desc.digest, MAX_CONFIG_BYTES);
+      verifyDigest(bytes, desc.digest, what);
+      this.store.writeBlob(bytes, desc.digest);
+    }
+    return parseImageConfig(this.store.readBlob(desc.digest), what);
+  }
+
+  /** The compressed bytes of a layer: what a dead pull left on disk, then the rest from the registry, saved as it comes. */
+  private async *download(desc: Descriptor, partial: { path: string; size: number }): AsyncGenerator<Uint8Array> {
+    if (partial.size > 0) {
+      log.debug(`${desc.digest}: resuming after ${partial.size} bytes already downloaded`);
+      yield* Bun.file(partial.path).stream() as unknown as AsyncIterable<Uint8Array>;
+    }
+    // A dead pull may have received every byte; a Range request past the end would only get 416.
+    if (partial.size >= desc.size) return;
+    const fd = openSync(partial.path, "a");
+    try {
+      for await (const chunk of this.client.blobStream(this.repository, desc.digest, partial.size) as unknown as AsyncIterable<Uint8Array>) {
+        writeSync(fd, chunk);
+        yield chunk;
+      }
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  }
+
+  async fetchLayer({ desc, diffId }: LayerJob): Promise<number> {
+    const store = this.store;
+    const haveLayer = store.hasLayer(diffId);
+    const haveBlob = store.hasBlob(desc.digest);
+    if (haveLayer && haveBlob) {
+      this.progress?.layer(desc.digest, "exists");
+      return store.layerSize(diffId);
+    }
+    this.downloaded = true;
+    const partial = haveBlob ? undefined : store.claimPartial(desc.digest);
+    const source = partial ? this.download(desc, partial) : (Bun.file(store.blobPath(desc.digest)).stream() as unknown as AsyncIterable<Uint8Array>);
+    const tmpDir = haveLayer ? undefined : store.tempPath(`layer-${digestHex(diffId)}`);
+    const blobHash = new Bun.CryptoHasher("sha256");
+    const diffHash = new Bun.CryptoHasher("sha256");
+    let blobBytes = 0;
+    const progress = this.progress;
+    const tap = new TransformStream<Uint8Array, Uint8Array>({
+      transform(chunk, controller) {
+        blobBytes += chunk.length;
+        if (blobBytes > desc.size) {
+          throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: the registry sent more than the ${desc.size} bytes the manifest declares`);
+        }
+        blobHash.update(chunk);
+        progress?.layer(desc.digest, "downloading", blobBytes, desc.size);
+        controller.enqueue(chunk);
+      },
+    });
+    const compressed = streamOf(source).pipeThrough(tap);
+    const compression = layerCompression(desc.mediaType, `layer ${desc.digest}`);
+    const tar = compression === "none" ? compressed : compressed.pipeThrough(decompressor(compression));
+    const tarReader = tar.getReader();
+    let size = 0;
+    try {
+      if (tmpDir) {
+        mkdirSync(tmpDir, { mode: 0o755 });
+        // unpackLayer may stop at the tar end-of-archive blocks; this stream
+        // never cancels the pipeline, so what follows is still hashed below.
+        const forUnpack = new ReadableStream<Uint8Array>(
+          {
+            async pull(controller) {
+              const { done, value } = await tarReader.read();
+              if (done) return controller.close();
+              diffHash.update(value);
+              controller.enqueue(value);
+            },
+          },
+          { highWaterMark: 0 },
+        );
+        ({ size } = await unpackLayer(forUnpack, tmpDir, { rootless: this.options.rootless }));
+      }
+      for (;;) {
+        const { done, value } = await tarReader.read();
+        if (done) break;
+        diffHash.update(value);
+      }
+      const blobDigest = `sha256:${blobHash.digest("hex")}`;
+      if (blobDigest !== desc.digest || blobBytes !== desc.size) {
+        throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: downloaded content has digest ${blobDigest} (${blobBytes} bytes), expected ${desc.digest} (${desc.size} bytes)`, {
+          hint: "pull again; if it persists the registry serves corrupt content",
+        });
+      }
+      const actualDiffId = `sha256:${diffHash.digest("hex")}`;
+      if (actualDiffId !== diffId) {
+        throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: uncompressed content has digest ${actualDiffId}, the image config says ${diffId}`, {
+          hint: "the image is inconsistent; ask its publisher to push it again",
+        });
+      }
+      if (partial) store.commitBlobFile(partial.path, desc.digest);
+      if (tmpDir) store.commitLayerDir(tmpDir, diffId, size);
+      this.progress?.layer(desc.digest, "done");
+      return tmpDir ? size : store.layerSize(diffId);
+    } catch (err) {
+      await tarReader.cancel().catch(() => {});
+      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+      if (partial && !resumable(err)) rmSync(partial.path, { force: true });
+      throw wrap(err, `layer ${desc.digest}`);
+    }
+  }
+
+  async pull(): Promise<PullResult> {
+    const timer = stepTimer(`pull ${formatReference(this.ref)}`);
+    const { manifest, manifestDigest, bytes, repoDigest } = await this.resolveManifest();
+    timer.step("manifest");
+    const config = await this.fetchConfig(manifest.config);
+    const diffIds = config.rootfs.diff_ids;
+    if (diffIds.length !== manifest.layers.length) {
+      throw new ContainrError("INVALID_CONFIG", `${formatReference(this.ref)}: the manifest lists ${manifest.layers.length} layers, the config ${diffIds.length} diff_ids`);
+    }
+    this.progress?.resolved(formatReference(this.ref), manifest.layers);
+    const jobs = manifest.layers.map((desc, i) => ({ desc, diffId: diffIds[i]! }));
+    for (const job of jobs) this.progress?.layer(job.desc.digest, "waiting");
+    await inParallel(jobs, this.options.concurrency ?? DEFAULT_CONCURRENCY, async (job) => {
+      await this.fetchLayer(job);
+    });
+    timer.step("layers");
+    this.store.writeBlob(bytes, manifestDigest);
+    const layers: LayerRecord[] = jobs.map(({ desc, diffId }) => ({ diffId, digest: desc.digest, mediaType: desc.mediaType, size: desc.size }));
+    const name = repositoryName(this.ref);
+    const image = this.store.addImage({
+      id: manifest.config.digest,
+      manifestDigest,
+      manifestMediaType: manifest.mediaType,
+      platform: { os: config.os, architecture: config.architecture, ...(config.variant ? { variant: config.variant } : {}) },
+      layers,
+      created: config.created,
+      tag: this.ref.digest ? undefined : `${name}:${this.ref.tag}`,
+      repoDigest: `${name}@${repoDigest}`,
+    });
+    timer.done();
+    return { image, reference: formatReference(this.ref), digest: repoDigest, downloaded: this.downloaded };
+  }
+}
+
+/** Pull `reference` (Docker syntax) into the store. */
+export async function pullImage(store: ImageStore, reference: string, options: PullOptions = {}): Promise<PullResult> {
+  const ref = parseReference(reference);
+  const client = new RegistryClient(ref.domain, options);
+  return new Puller(store, client, ref, options).pull();
+}
