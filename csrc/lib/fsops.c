@@ -286,6 +286,18 @@ CONTAINR_EXPORT int containr_fs_mount_legacy(const char *target, const char *dat
   return mount("overlay", target, "overlay", mflags, data) < 0 ? neg_errno() : 0;
 }
 
+/* A read-only bind mount of source on target (an image of a single layer has nothing to overlay). */
+CONTAINR_EXPORT int containr_fs_bind_readonly(const char *source, const char *target)
+{
+  if (mount(source, target, NULL, MS_BIND, NULL) < 0) return neg_errno();
+  if (mount(NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY, NULL) < 0) {
+    int err = neg_errno();
+    umount2(target, MNT_DETACH | UMOUNT_NOFOLLOW);
+    return err;
+  }
+  return 0;
+}
+
 CONTAINR_EXPORT int containr_fs_umount(const char *target, int detach)
 {
   return umount2(target, UMOUNT_NOFOLLOW | (detach ? MNT_DETACH : 0)) < 0 ? neg_errno() : 0;

@@ -41,6 +41,7 @@ int containr_fs_overlay_set(int fsfd, const char *key, const char *value);
 int containr_fs_overlay_mount(int fsfd, const char *target, int flags);
 ssize_t containr_fs_overlay_log(int fsfd, char *buf, size_t size);
 int containr_fs_mount_legacy(const char *target, const char *data, int flags);
+int containr_fs_bind_readonly(const char *source, const char *target);
 int containr_fs_umount(const char *target, int detach);
 
 #endif

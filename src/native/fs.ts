@@ -38,6 +38,7 @@ function load() {
     containr_fs_overlay_mount: { args: [i32, ptr, i32], returns: i32 },
     containr_fs_overlay_log: { args: [i32, ptr, u64], returns: i64_fast },
     containr_fs_mount_legacy: { args: [ptr, ptr, i32], returns: i32 },
+    containr_fs_bind_readonly: { args: [ptr, ptr], returns: i32 },
     containr_fs_umount: { args: [ptr, i32], returns: i32 },
   }).symbols;
 }
@@ -219,6 +220,11 @@ export function overlayLog(fsfd: number): string[] {
 /** mount(2) of overlay with an option string (kernels without fsopen). */
 export function mountLegacy(target: string, data: string, flags: number): void {
   check(sym().containr_fs_mount_legacy(cstr(target), cstr(data), flags), () => `mount overlay on ${target}`, "MOUNT_FAILED");
+}
+
+/** A read-only bind mount of source on target. */
+export function bindReadonly(source: string, target: string): void {
+  check(sym().containr_fs_bind_readonly(cstr(source), cstr(target)), () => `bind mount ${source} on ${target} read-only`, "MOUNT_FAILED");
 }
 
 /** umount2 with UMOUNT_NOFOLLOW (and MNT_DETACH when detach). */
