@@ -19,6 +19,18 @@ export const rootCommand = defineCommand({
   subCommands: {
     oci: () => import("./oci/index.ts").then((m) => m.default),
     version: () => import("./version.ts").then((m) => m.default),
+    pull: () => import("./pull.ts").then((m) => m.default),
+    push: () => import("./push.ts").then((m) => m.default),
+    images: () => import("./images.ts").then((m) => m.default),
+    rmi: () => import("./rmi.ts").then((m) => m.default),
+    tag: () => import("./tag.ts").then((m) => m.default),
+    import: () => import("./import.ts").then((m) => m.default),
+    save: () => import("./save.ts").then((m) => m.default),
+    load: () => import("./load.ts").then((m) => m.default),
+    history: () => import("./history.ts").then((m) => m.default),
+    login: () => import("./login.ts").then((m) => m.default),
+    logout: () => import("./logout.ts").then((m) => m.default),
+    image: () => import("./image/index.ts").then((m) => m.default),
   },
 });
 

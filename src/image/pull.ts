@@ -16,12 +16,12 @@ import { ContainrError, wrap } from "../diag/errors.ts";
 import { log, stepTimer } from "../diag/log.ts";
 import {
   choosePlatform,
-  digestHex,
   hostPlatform,
   layerCompression,
   parseImageConfig,
   parseManifest,
   verifyDigest,
+  type Compression,
   type Descriptor,
   type ImageConfig,
   type ImageManifest,
@@ -107,6 +107,98 @@ export function decompressor(compression: "gzip" | "zstd"): TransformStream<Uint
   return new DecompressionStream(compression as "gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
 }
 
+export interface IngestOptions {
+  compression: Compression;
+  /** expected blob digest, size and diffID; what is not given is computed and returned */
+  digest?: string;
+  size?: number;
+  diffId?: string;
+  /** unpack into the layer store (false: only verify, the layer is already there) */
+  unpack: boolean;
+  rootless?: boolean;
+  /** compressed bytes seen so far */
+  onBytes?: (bytes: number) => void;
+  /** move the blob's temp file into the store, once every digest is checked */
+  commitBlob?: (digest: string) => void;
+}
+
+export interface IngestedLayer {
+  digest: string;
+  size: number;
+  diffId: string;
+}
+
+/**
+ * Verify and unpack one layer in a single pass over its (compressed) bytes:
+ * sha256 of the blob, decompression, sha256 of the tar (the diffID) and
+ * unpackLayer into a temp directory, renamed into the store only when every
+ * digest matches. On failure the temp directory is removed.
+ */
+export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8Array>, options: IngestOptions): Promise<IngestedLayer> {
+  const blobHash = new Bun.CryptoHasher("sha256");
+  const diffHash = new Bun.CryptoHasher("sha256");
+  let blobBytes = 0;
+  const tap = new TransformStream<Uint8Array, Uint8Array>({
+    transform(chunk, controller) {
+      blobBytes += chunk.length;
+      if (options.size !== undefined && blobBytes > options.size) {
+        throw new ContainrError("DIGEST_MISMATCH", `blob ${options.digest}: more than the ${options.size} bytes the manifest declares`);
+      }
+      blobHash.update(chunk);
+      options.onBytes?.(blobBytes);
+      controller.enqueue(chunk);
+    },
+  });
+  const compressed = streamOf(source).pipeThrough(tap);
+  const tar = options.compression === "none" ? compressed : compressed.pipeThrough(decompressor(options.compression));
+  const tarReader = tar.getReader();
+  const tmpDir = options.unpack ? store.tempPath("layer") : undefined;
+  try {
+    let unpackedSize = 0;
+    if (tmpDir) {
+      mkdirSync(tmpDir, { mode: 0o755 });
+      // unpackLayer may stop at the tar end-of-archive blocks; this stream
+      // never cancels the pipeline, so what follows is still hashed below.
+      const forUnpack = new ReadableStream<Uint8Array>(
+        {
+          async pull(controller) {
+            const { done, value } = await tarReader.read();
+            if (done) return controller.close();
+            diffHash.update(value);
+            controller.enqueue(value);
+          },
+        },
+        { highWaterMark: 0 },
+      );
+      ({ size: unpackedSize } = await unpackLayer(forUnpack, tmpDir, { rootless: options.rootless }));
+    }
+    for (;;) {
+      const { done, value } = await tarReader.read();
+      if (done) break;
+      diffHash.update(value);
+    }
+    const digest = `sha256:${blobHash.digest("hex")}`;
+    if ((options.digest !== undefined && digest !== options.digest) || (options.size !== undefined && blobBytes !== options.size)) {
+      throw new ContainrError("DIGEST_MISMATCH", `blob ${options.digest}: content has digest ${digest} (${blobBytes} bytes), expected ${options.digest} (${options.size} bytes)`, {
+        hint: "pull again; if it persists the registry serves corrupt content",
+      });
+    }
+    const diffId = `sha256:${diffHash.digest("hex")}`;
+    if (options.diffId !== undefined && diffId !== options.diffId) {
+      throw new ContainrError("DIGEST_MISMATCH", `layer ${digest}: uncompressed content has digest ${diffId}, the image config says ${options.diffId}`, {
+        hint: "the image is inconsistent; ask its publisher to push it again",
+      });
+    }
+    options.commitBlob?.(digest);
+    if (tmpDir) store.commitLayerDir(tmpDir, diffId, unpackedSize);
+    return { digest, size: blobBytes, diffId };
+  } catch (err) {
+    await tarReader.cancel().catch(() => {});
+    if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
 interface LayerJob {
   desc: Descriptor;
   diffId: string;
@@ -174,83 +266,33 @@ class Puller {
     }
   }
 
-  async fetchLayer({ desc, diffId }: LayerJob): Promise<number> {
+  async fetchLayer({ desc, diffId }: LayerJob): Promise<void> {
     const store = this.store;
     const haveLayer = store.hasLayer(diffId);
     const haveBlob = store.hasBlob(desc.digest);
     if (haveLayer && haveBlob) {
       this.progress?.layer(desc.digest, "exists");
-      return store.layerSize(diffId);
+      return;
     }
     this.downloaded = true;
     const partial = haveBlob ? undefined : store.claimPartial(desc.digest);
     const source = partial ? this.download(desc, partial) : (Bun.file(store.blobPath(desc.digest)).stream() as unknown as AsyncIterable<Uint8Array>);
-    const tmpDir = haveLayer ? undefined : store.tempPath(`layer-${digestHex(diffId)}`);
-    const blobHash = new Bun.CryptoHasher("sha256");
-    const diffHash = new Bun.CryptoHasher("sha256");
-    let blobBytes = 0;
-    const progress = this.progress;
-    const tap = new TransformStream<Uint8Array, Uint8Array>({
-      transform(chunk, controller) {
-        blobBytes += chunk.length;
-        if (blobBytes > desc.size) {
-          throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: the registry sent more than the ${desc.size} bytes the manifest declares`);
-        }
-        blobHash.update(chunk);
-        progress?.layer(desc.digest, "downloading", blobBytes, desc.size);
-        controller.enqueue(chunk);
-      },
-    });
-    const compressed = streamOf(source).pipeThrough(tap);
-    const compression = layerCompression(desc.mediaType, `layer ${desc.digest}`);
-    const tar = compression === "none" ? compressed : compressed.pipeThrough(decompressor(compression));
-    const tarReader = tar.getReader();
-    let size = 0;
     try {
-      if (tmpDir) {
-        mkdirSync(tmpDir, { mode: 0o755 });
-        // unpackLayer may stop at the tar end-of-archive blocks; this stream
-        // never cancels the pipeline, so what follows is still hashed below.
-        const forUnpack = new ReadableStream<Uint8Array>(
-          {
-            async pull(controller) {
-              const { done, value } = await tarReader.read();
-              if (done) return controller.close();
-              diffHash.update(value);
-              controller.enqueue(value);
-            },
-          },
-          { highWaterMark: 0 },
-        );
-        ({ size } = await unpackLayer(forUnpack, tmpDir, { rootless: this.options.rootless }));
-      }
-      for (;;) {
-        const { done, value } = await tarReader.read();
-        if (done) break;
-        diffHash.update(value);
-      }
-      const blobDigest = `sha256:${blobHash.digest("hex")}`;
-      if (blobDigest !== desc.digest || blobBytes !== desc.size) {
-        throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: downloaded content has digest ${blobDigest} (${blobBytes} bytes), expected ${desc.digest} (${desc.size} bytes)`, {
-          hint: "pull again; if it persists the registry serves corrupt content",
-        });
-      }
-      const actualDiffId = `sha256:${diffHash.digest("hex")}`;
-      if (actualDiffId !== diffId) {
-        throw new ContainrError("DIGEST_MISMATCH", `layer ${desc.digest}: uncompressed content has digest ${actualDiffId}, the image config says ${diffId}`, {
-          hint: "the image is inconsistent; ask its publisher to push it again",
-        });
-      }
-      if (partial) store.commitBlobFile(partial.path, desc.digest);
-      if (tmpDir) store.commitLayerDir(tmpDir, diffId, size);
-      this.progress?.layer(desc.digest, "done");
-      return tmpDir ? size : store.layerSize(diffId);
+      await ingestLayer(store, source, {
+        compression: layerCompression(desc.mediaType, `layer ${desc.digest}`),
+        digest: desc.digest,
+        size: desc.size,
+        diffId,
+        unpack: !haveLayer,
+        rootless: this.options.rootless,
+        onBytes: (n) => this.progress?.layer(desc.digest, "downloading", n, desc.size),
+        commitBlob: partial ? (digest) => store.commitBlobFile(partial.path, digest) : undefined,
+      });
     } catch (err) {
-      await tarReader.cancel().catch(() => {});
-      if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
       if (partial && !resumable(err)) rmSync(partial.path, { force: true });
       throw wrap(err, `layer ${desc.digest}`);
     }
+    this.progress?.layer(desc.digest, "done");
   }
 
   async pull(): Promise<PullResult> {

@@ -251,7 +251,7 @@ export class RegistryClient {
     });
     if (res.status === 404) {
       const summary = await errorSummary(res);
-      throw new ContainrError("IMAGE_NOT_FOUND", `${displayName}: manifest unknown (${summary})`, {
+      throw new ContainrError("IMAGE_NOT_FOUND", `${displayName}: manifest unknown${/manifest unknown/i.test(summary) ? "" : ` (${summary})`}`, {
         hint: "check the name and tag; the registry has no such image",
       });
     }

@@ -13,7 +13,7 @@
  * the next rmi) and temp files of a dead process (resumed or removed).
  */
 import { Database } from "bun:sqlite";
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
@@ -246,6 +246,24 @@ export class ImageStore {
     return digest;
   }
 
+  /** Copy a file whose digest was verified into the blob store (tmp, fsync, rename). */
+  writeBlobFromFile(file: string, digest: string): void {
+    const tmp = this.tempPath(`blob-${digestHex(digest)}`);
+    try {
+      copyFileSync(file, tmp);
+      const fd = openSync(tmp, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+      renameSync(tmp, this.blobPath(digest));
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw err;
+    }
+  }
+
   /** Move a verified temp file into the blob store. Identical content makes a rename race harmless. */
   commitBlobFile(tmp: string, digest: string): void {
     renameSync(tmp, this.blobPath(digest));
@@ -390,6 +408,11 @@ export class ImageStore {
     }).immediate();
   }
 
+  /** Record that the image can be pulled by name@digest (after a push). */
+  addRepoDigest(imageId: string, nameAtDigest: string): void {
+    this.db.run("INSERT OR REPLACE INTO repo_digests (name, image_id) VALUES (?, ?)", [nameAtDigest, imageId]);
+  }
+
   // ---- images in use (the engine's hook for rmi) --------------------------------
 
   /** The engine records that a container uses an image, so rmi refuses to remove it. */
@@ -428,9 +451,13 @@ export class ImageStore {
         }
         untag = names;
       } else {
-        const full = formatReference(parseReference(nameOrId));
-        // Removing the last tag also drops the repo digests, as Docker does.
-        untag = image.tags.some((t) => t !== full) ? [full] : names;
+        const ref = parseReference(nameOrId);
+        const full = formatReference(ref);
+        const repo = repositoryName(ref);
+        const sameRepo = (name: string) => name.startsWith(`${repo}:`) || name.startsWith(`${repo}@`);
+        // Removing the last tag of a repository also drops that repository's digests, as Docker does.
+        const otherTagsInRepo = image.tags.some((t) => t !== full && sameRepo(t));
+        untag = otherTagsInRepo || ref.digest ? [full] : [full, ...image.repoDigests.filter(sameRepo)];
       }
       const deletes = untag.length === names.length;
       const users = this.imageUsers(image.id);

@@ -1,0 +1,32 @@
+import { pullImage } from "../image/pull.ts";
+import { displayName, shortId } from "../image/store.ts";
+import { defineCommand } from "./command.ts";
+import { openStore, platformFlag, platformOf, progressDisplay, tlsVerifyFlag } from "./image/common.ts";
+
+export default defineCommand({
+  meta: { name: "pull", description: "Download an image from a registry" },
+  args: {
+    image: { type: "positional", description: "NAME[:TAG|@DIGEST]", required: true },
+    quiet: { type: "boolean", alias: "q", description: "Print only the image reference" },
+    platform: platformFlag,
+    tlsVerify: tlsVerifyFlag,
+  },
+  async run({ args, globals }) {
+    const store = openStore(globals);
+    try {
+      const progress = args.quiet ? undefined : progressDisplay();
+      const result = await pullImage(store, args.image, { platform: platformOf(args.platform), tlsVerify: args.tlsVerify, progress });
+      progress?.finish();
+      if (!args.quiet) {
+        const name = result.image.tags.find((t) => t === result.reference) ?? result.reference;
+        process.stderr.write(`Digest: ${result.digest}\n`);
+        process.stderr.write(
+          `Status: ${result.downloaded ? "Downloaded newer image" : "Image is up to date"} for ${displayName(name)} (${shortId(result.image.id)})\n`,
+        );
+      }
+      process.stdout.write(`${result.reference}\n`);
+    } finally {
+      store.close();
+    }
+  },
+});

@@ -1,0 +1,30 @@
+import { pushImage } from "../image/push.ts";
+import { defineCommand } from "./command.ts";
+import { openStore, tlsVerifyFlag } from "./image/common.ts";
+
+export default defineCommand({
+  meta: { name: "push", description: "Upload an image to the registry its name points at" },
+  args: {
+    image: { type: "positional", description: "NAME[:TAG]", required: true },
+    quiet: { type: "boolean", alias: "q", description: "Print only the pushed digest" },
+    tlsVerify: tlsVerifyFlag,
+  },
+  async run({ args, globals }) {
+    const store = openStore(globals);
+    try {
+      const short = (digest: string) => digest.slice(7, 19);
+      const result = await pushImage(store, args.image, {
+        tlsVerify: args.tlsVerify,
+        progress: args.quiet
+          ? undefined
+          : (digest, state) => {
+              if (state !== "pushing") process.stderr.write(`${short(digest)}: ${state === "exists" ? "Layer already exists" : "Pushed"}\n`);
+            },
+      });
+      if (!args.quiet) process.stderr.write(`${result.reference}: digest: ${result.digest} size: ${result.size}\n`);
+      process.stdout.write(`${result.digest}\n`);
+    } finally {
+      store.close();
+    }
+  },
+});

@@ -1,0 +1,34 @@
+import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { reportError } from "../diag/log.ts";
+import { defineCommand } from "./command.ts";
+import { openStore } from "./image/common.ts";
+
+export default defineCommand({
+  meta: { name: "rmi", description: "Remove one or more images (untag; delete when no name is left)" },
+  args: {
+    force: { type: "boolean", alias: "f", description: "Remove an image with several tags by ID, or untag one a container uses" },
+    image: { type: "positional", description: "IMAGE [IMAGE...]: name[:tag], name@digest or ID", required: true },
+  },
+  passThrough: true,
+  run({ args, rest, globals }) {
+    const names = [args.image, ...rest];
+    const store = openStore(globals);
+    let failed = 0;
+    try {
+      for (const name of names) {
+        try {
+          const lines = store.removeImage(name, args.force);
+          if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+        } catch (err) {
+          // Docker goes on with the other images and reports each failure.
+          if (names.length === 1) throw err;
+          failed++;
+          reportError(toContainrError(err));
+        }
+      }
+    } finally {
+      store.close();
+    }
+    if (failed > 0) throw new ContainrError("IMAGE_NOT_FOUND", `${failed} of ${names.length} images could not be removed`);
+  },
+});
