@@ -11,12 +11,13 @@
  * SpecHost, which probeSpecHost() fills for the running host and tests
  * replace.
  */
-import { existsSync, lstatSync, readdirSync } from "node:fs";
+import { existsSync, lstatSync, readdirSync, readFileSync } from "node:fs";
 import { hostname as osHostname, release } from "node:os";
 import { join, posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import type { ContainerDefaults } from "../image/manifest.ts";
-import { DOCKER_DEFAULT_CAPABILITIES, dockerCapabilitySets, kernelLastCap, tweakCapabilities } from "../linux/capabilities.ts";
+import { log } from "../diag/log.ts";
+import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, dockerCapabilitySets, kernelLastCap, tweakCapabilities } from "../linux/capabilities.ts";
 import { nativeSeccompArch } from "../linux/seccomp/arch.ts";
 import type { Device, DeviceCgroupRule, Mount, Namespace, Resources, Rlimit, Seccomp, Spec } from "../oci/spec.ts";
 import type { RunOptions } from "./run-options.ts";
@@ -123,6 +124,12 @@ export interface SpecHost {
   hostname: string;
   /** /proc/sys/kernel/cap_last_cap */
   lastCap: number;
+  /**
+   * The capabilities this process can pass on (its bounding set): a host
+   * may withhold some (this VM withholds CAP_SYS_RESOURCE), and asking the
+   * kernel for one of those fails the container's start.
+   */
+  heldCapabilities: ReadonlySet<string>;
   /** libseccomp name of the native architecture */
   seccompArch: string;
   /** uname -r, for the seccomp profile's minKernel rules */
@@ -151,12 +158,39 @@ export function probeSpecHost(): SpecHost {
   return {
     hostname: osHostname(),
     lastCap: kernelLastCap(),
+    heldCapabilities: boundingCapabilities(),
     seccompArch: nativeSeccompArch(),
     kernelRelease: release(),
     cgroupNamespace: isCgroupV2Only(),
     sysctls,
     devices: () => hostDevices(),
   };
+}
+
+/** The names of the capabilities in this process's bounding set (CapBnd in /proc/self/status). */
+export function boundingCapabilities(status = "/proc/self/status"): Set<string> {
+  const line = /^CapBnd:\s*([0-9a-f]+)$/m.exec(readFileSync(status, "utf8"));
+  const mask = BigInt(`0x${line?.[1] ?? "0"}`);
+  return new Set(CAPABILITIES.filter((_, i) => (mask >> BigInt(i)) & 1n));
+}
+
+/**
+ * The container's capabilities, limited to what the host holds: --privileged
+ * and --cap-add ALL mean "all there is" and silently get fewer; a capability
+ * asked for by name that the host withholds is an error, not a failed start.
+ */
+function containerCapabilities(options: RunOptions, host: SpecHost): string[] {
+  const caps = tweakCapabilities(DOCKER_DEFAULT_CAPABILITIES, { add: options.capAdd, drop: options.capDrop, privileged: options.privileged }, host.lastCap);
+  const withheld = caps.filter((c) => !host.heldCapabilities.has(c));
+  if (withheld.length === 0) return caps;
+  const wantsAll = options.privileged || options.capAdd.some((c) => c.trim().toUpperCase() === "ALL");
+  if (wantsAll) {
+    log.debug(`capabilities this host withholds, not given to the container: ${withheld.join(", ")}`);
+    return caps.filter((c) => host.heldCapabilities.has(c));
+  }
+  throw new ContainrError("PERMISSION_DENIED", `--cap-add: this host does not grant ${withheld.join(", ")} to containr`, {
+    hint: "the capability is missing from containr's own bounding set (see CapBnd in /proc/self/status); drop it from --cap-add",
+  });
 }
 
 function isCgroupV2Only(): boolean {
@@ -431,7 +465,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
   const stopSignal = options.stopSignal ?? (image?.StopSignal ? canonicalSignal(image.StopSignal) : DEFAULT_STOP_SIGNAL);
   const cwd = workingDirOf(options, image);
 
-  const caps = tweakCapabilities(DOCKER_DEFAULT_CAPABILITIES, { add: options.capAdd, drop: options.capDrop, privileged: options.privileged }, host.lastCap);
+  const caps = containerCapabilities(options, host);
   // Docker gives a non-root user only the bounding set, as execve would (oci.SetCapabilities).
   const capabilities = user.uid === 0 ? dockerCapabilitySets(caps) : { bounding: [...caps] };
 

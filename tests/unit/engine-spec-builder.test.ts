@@ -8,6 +8,7 @@ import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "../../src/linux/capab
 import type { Mount, Spec } from "../../src/oci/spec.ts";
 import { parseRunOptions, type RunFlags } from "../../src/engine/run-options.ts";
 import {
+  boundingCapabilities,
   buildSpec,
   DEFAULT_MASKED_PATHS,
   DEFAULT_READONLY_PATHS,
@@ -21,6 +22,7 @@ const ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HOST: SpecHost = {
   hostname: "the-host",
   lastCap: 40,
+  heldCapabilities: new Set(CAPABILITIES),
   seccompArch: "SCMP_ARCH_X86_64",
   kernelRelease: "6.18.0",
   cgroupNamespace: false,
@@ -330,6 +332,29 @@ describe("capabilities and seccomp", () => {
     expect(mount(s, "/sys")?.options).not.toContain("ro");
     expect(mount(s, "/sys/fs/cgroup")?.options).not.toContain("ro");
     expect(spec({ flags: { privileged: true }, host: { ...HOST, lastCap: 37 } }).process?.capabilities?.bounding).toHaveLength(38);
+  });
+});
+
+describe("capabilities the host withholds", () => {
+  const withholding: SpecHost = { ...HOST, heldCapabilities: new Set(CAPABILITIES.filter((c) => c !== "CAP_SYS_RESOURCE")) };
+
+  test("--privileged and --cap-add ALL get what the host holds", () => {
+    const privileged = spec({ flags: { privileged: true }, host: withholding }).process?.capabilities?.bounding ?? [];
+    expect(privileged).toHaveLength(CAPABILITIES.length - 1);
+    expect(privileged).not.toContain("CAP_SYS_RESOURCE");
+    expect(spec({ flags: { capAdd: ["ALL"] }, host: withholding }).process?.capabilities?.bounding).not.toContain("CAP_SYS_RESOURCE");
+  });
+
+  test("naming a withheld capability is an error before anything runs", () => {
+    const e = errorOf(() => build({ flags: { capAdd: ["SYS_RESOURCE"] }, host: withholding }));
+    expect(e.code).toBe("PERMISSION_DENIED");
+    expect(e.message).toBe("--cap-add: this host does not grant CAP_SYS_RESOURCE to containr");
+  });
+
+  test("this process's bounding set is read from /proc/self/status", () => {
+    const file = join(base, "status");
+    writeFileSync(file, "Name:\tx\nCapBnd:\t0000000000000003\n");
+    expect([...boundingCapabilities(file)]).toEqual(["CAP_CHOWN", "CAP_DAC_OVERRIDE"]);
   });
 });
 
