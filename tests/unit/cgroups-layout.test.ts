@@ -2,7 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { ContainrError } from "../../src/diag/errors.ts";
 import { detectCgroupMode } from "../../src/linux/cgroups/index.ts";
 import { cgroupDirectory, checkCgroupsPath, discoverLayout, parseCgroupMounts, parseProcCgroup } from "../../src/linux/cgroups/layout.ts";
-import { deviceRuleLine, pidsMax, requestedSections, requestsLimits, sharesToWeight, swapForV2 } from "../../src/linux/cgroups/resources.ts";
+import { deviceRuleLine, pidsMax, rdmaLines, requestedSections, requestsLimits, sharesToWeight, swapForV2 } from "../../src/linux/cgroups/resources.ts";
 import { checkDeviceRulesV2 } from "../../src/linux/cgroups/v2.ts";
 import { deviceCgroupWrites } from "../../src/linux/cgroups/v1.ts";
 
@@ -172,6 +172,14 @@ describe("conversions", () => {
     expect(err.code).toBe("CGROUP_UNAVAILABLE");
     expect(err.message).toContain("BPF device program");
     expect(() => checkDeviceRulesV2([{ allow: false, type: "c", major: 1, minor: 3, access: "rwm" }])).toThrow("BPF");
+  });
+
+  test("rdma.max lines name the device and its limits", () => {
+    expect(rdmaLines({ mlx4_0: { hcaHandles: 2, hcaObjects: 2000 }, mlx5_1: { hcaObjects: 10 } })).toEqual([
+      "mlx4_0 hca_handle=2 hca_object=2000",
+      "mlx5_1 hca_object=10",
+    ]);
+    expect(errorOf(() => rdmaLines({ "bad name": {} })).code).toBe("INVALID_CONFIG");
   });
 
   test("which sections a request asks for, and whether it sets limits at all", () => {

@@ -17,11 +17,11 @@ import {
   invalid,
   networkOf,
   pidsMax,
+  rdmaLines,
   rdmaOf,
   type Section,
   type ThrottleDevice,
 } from "./resources.ts";
-import { rdmaLines } from "./v2.ts";
 
 /**
  * A new cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and the

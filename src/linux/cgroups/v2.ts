@@ -18,10 +18,10 @@ import {
   integer,
   invalid,
   pidsMax,
+  rdmaLines,
   rdmaOf,
   sharesToWeight,
   swapForV2,
-  type Rdma,
   type Section,
 } from "./resources.ts";
 
@@ -178,17 +178,6 @@ function writeIo(dir: CgroupDir, r: Resources): void {
   max(bio.throttleWriteBpsDevice, "wbps", "throttleWriteBpsDevice");
   max(bio.throttleReadIOPSDevice, "riops", "throttleReadIOPSDevice");
   max(bio.throttleWriteIOPSDevice, "wiops", "throttleWriteIOPSDevice");
-}
-
-/** rdma.max lines, the same in v1 and v2: "mlx4_0 hca_handle=2 hca_object=2000". */
-export function rdmaLines(rdma: Rdma): string[] {
-  return Object.entries(rdma).map(([device, limit]) => {
-    if (device === "" || /\s/.test(device)) throw invalid("linux.resources.rdma", `${JSON.stringify(device)} is not a device name`);
-    const parts = [device];
-    if (limit.hcaHandles !== undefined) parts.push(`hca_handle=${integer(`linux.resources.rdma.${device}.hcaHandles`, limit.hcaHandles)}`);
-    if (limit.hcaObjects !== undefined) parts.push(`hca_object=${integer(`linux.resources.rdma.${device}.hcaObjects`, limit.hcaObjects)}`);
-    return parts.join(" ");
-  });
 }
 
 /**
