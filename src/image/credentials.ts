@@ -86,7 +86,7 @@ function fromAuths(file: AuthFile, path: string, domain: string): Credentials | 
 
 async function fromHelper(helper: string, domain: string): Promise<Credentials | undefined> {
   const program = `docker-credential-${helper}`;
-  const exe = Bun.which(program);
+  const exe = Bun.which(program, { PATH: process.env.PATH ?? "" });
   if (!exe) {
     log.debug(`credential helper ${program} is configured but not installed; skipping it`);
     return undefined;

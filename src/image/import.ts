@@ -4,7 +4,7 @@
  * Dockerfile instructions given with --change set the image's defaults.
  */
 import { closeSync, fsyncSync, openSync, rmSync, writeSync } from "node:fs";
-import { ContainrError } from "../diag/errors.ts";
+import { ContainrError, withContextSync } from "../diag/errors.ts";
 import { hostPlatform, MediaType, sha256Digest, type Compression, type ContainerDefaults, type ImageConfig } from "./manifest.ts";
 import { ingestLayer } from "./pull.ts";
 import { formatReference, parseReference } from "./reference.ts";
@@ -139,14 +139,15 @@ export async function importRootfs(store: ImageStore, source: AsyncIterable<Uint
   const compression = detectCompression(first.value);
   const tmp = store.tempPath("import");
   const fd = openSync(tmp, "w", 0o600);
+  const save = (chunk: Uint8Array) => withContextSync("import: save the layer blob", () => writeSync(fd, chunk));
   async function* saved(): AsyncGenerator<Uint8Array> {
-    writeSync(fd, first.value!);
+    save(first.value!);
     yield first.value!;
     for (let next = await it.next(); !next.done; next = await it.next()) {
-      writeSync(fd, next.value);
+      save(next.value);
       yield next.value;
     }
-    fsyncSync(fd);
+    withContextSync("import: save the layer blob", () => fsyncSync(fd));
   }
   let layer;
   try {

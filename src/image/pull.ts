@@ -12,7 +12,7 @@
  * with backpressure.
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
-import { ContainrError, wrap } from "../diag/errors.ts";
+import { ContainrError, withContextSync, wrap } from "../diag/errors.ts";
 import { log, stepTimer } from "../diag/log.ts";
 import {
   choosePlatform,
@@ -151,7 +151,19 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
   });
   const compressed = streamOf(source).pipeThrough(tap);
   const tar = options.compression === "none" ? compressed : compressed.pipeThrough(decompressor(options.compression));
-  const tarReader = tar.getReader();
+  const reader = tar.getReader();
+  // Every other stage throws ContainrErrors; anything else comes from the decompressor: the blob is corrupt.
+  const readTarBytes = async () => {
+    try {
+      return await reader.read();
+    } catch (err) {
+      if (err instanceof ContainrError) throw err;
+      const why = `cannot ${options.compression === "none" ? "read" : `decompress (${options.compression})`}: ${err instanceof Error ? err.message : String(err)}`;
+      throw options.digest
+        ? new ContainrError("DIGEST_MISMATCH", `blob ${options.digest} is corrupt: ${why}`, { hint: "pull again; if it persists the registry serves corrupt content" })
+        : new ContainrError("INVALID_ARCHIVE", `layer tarball is corrupt: ${why}`);
+    }
+  };
   const tmpDir = options.unpack ? store.tempPath("layer") : undefined;
   try {
     let unpackedSize = 0;
@@ -162,7 +174,7 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
       const forUnpack = new ReadableStream<Uint8Array>(
         {
           async pull(controller) {
-            const { done, value } = await tarReader.read();
+            const { done, value } = await readTarBytes();
             if (done) return controller.close();
             diffHash.update(value);
             controller.enqueue(value);
@@ -173,7 +185,7 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
       ({ size: unpackedSize } = await unpackLayer(forUnpack, tmpDir, { rootless: options.rootless }));
     }
     for (;;) {
-      const { done, value } = await tarReader.read();
+      const { done, value } = await readTarBytes();
       if (done) break;
       diffHash.update(value);
     }
@@ -193,7 +205,7 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
     if (tmpDir) store.commitLayerDir(tmpDir, diffId, unpackedSize);
     return { digest, size: blobBytes, diffId };
   } catch (err) {
-    await tarReader.cancel().catch(() => {});
+    await reader.cancel().catch(() => {});
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
     throw err;
   }
@@ -257,10 +269,10 @@ class Puller {
     const fd = openSync(partial.path, "a");
     try {
       for await (const chunk of this.client.blobStream(this.repository, desc.digest, partial.size) as unknown as AsyncIterable<Uint8Array>) {
-        writeSync(fd, chunk);
+        withContextSync(`save blob ${desc.digest}`, () => writeSync(fd, chunk));
         yield chunk;
       }
-      fsyncSync(fd);
+      withContextSync(`save blob ${desc.digest}`, () => fsyncSync(fd));
     } finally {
       closeSync(fd);
     }

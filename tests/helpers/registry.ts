@@ -191,3 +191,74 @@ export async function startRegistry(auth: RegistryAuth = { kind: "none" }): Prom
     },
   };
 }
+
+export interface TestProxy {
+  domain: string;
+  url: string;
+  /** requests seen: method, path, Range and Authorization headers */
+  seen: { method: string; path: string; range: string | null; authorization: string | null }[];
+  stop(): void;
+}
+
+/**
+ * A proxy in front of a registry, for failures a real registry does not
+ * make: `intercept` may answer a request itself (corrupt, slow, cut or
+ * redirected blobs, 503s); otherwise the request goes upstream unchanged.
+ */
+export function startProxy(
+  upstream: string,
+  intercept: (req: Request, forward: () => Promise<Response>, count: number) => Promise<Response | undefined> | Response | undefined = () => undefined,
+): TestProxy {
+  const seen: TestProxy["seen"] = [];
+  const counts = new Map<string, number>();
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    idleTimeout: 0,
+    async fetch(req) {
+      const url = new URL(req.url);
+      seen.push({ method: req.method, path: url.pathname, range: req.headers.get("range"), authorization: req.headers.get("authorization") });
+      const key = `${req.method} ${url.pathname}`;
+      const count = (counts.get(key) ?? 0) + 1;
+      counts.set(key, count);
+      const forward = async () => {
+        const headers = new Headers(req.headers);
+        headers.delete("host");
+        const res = await fetch(`${upstream}${url.pathname}${url.search}`, {
+          method: req.method,
+          headers,
+          body: req.method === "GET" || req.method === "HEAD" ? undefined : await req.arrayBuffer(),
+          redirect: "manual",
+        });
+        const out = new Headers(res.headers);
+        out.delete("content-encoding");
+        return new Response(req.method === "HEAD" ? null : res.body, { status: res.status, headers: out });
+      };
+      return (await intercept(req, forward, count)) ?? (await forward());
+    },
+  });
+  const domain = `127.0.0.1:${server.port}`;
+  return { domain, url: `http://${domain}`, seen, stop: () => server.stop(true) };
+}
+
+/** A response whose body is `body` sent at about `bytesPerSecond`. */
+export function throttled(res: Response, bytesPerSecond: number): Response {
+  const reader = res.body!.getReader();
+  const slice = Math.max(1024, Math.floor(bytesPerSecond / 20));
+  let pending: Uint8Array | undefined;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      if (!pending || pending.length === 0) {
+        const { done, value } = await reader.read();
+        if (done || !value) return controller.close();
+        pending = value;
+      }
+      const chunk: Uint8Array = pending!;
+      controller.enqueue(chunk.subarray(0, slice));
+      pending = chunk.subarray(slice);
+      await Bun.sleep(50);
+    },
+    cancel: () => reader.cancel(),
+  });
+  return new Response(body, { status: res.status, headers: res.headers });
+}
