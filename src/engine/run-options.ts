@@ -8,7 +8,7 @@
  * ValidateRestartPolicy, parseSecurityOpt) happen here too, so a bad
  * command line fails before anything is created. Every error is USAGE
  * (exit 125); where pflag would wrap a value error, the message reads as
- * pflag's: `invalid argument "abc" for "-m, --memory" flag: invalid size: 'abc'`.
+ * pflag's: `invalid argument "abc" for "--cpus" flag: failed to parse abc as a rational number`.
  */
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -17,7 +17,12 @@ import { ContainrError } from "../diag/errors.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
 import { canonicalSignal } from "./signals.ts";
 
-/** Flag values as the CLI parsed them (citty-style names); absent means "not given". */
+/**
+ * Flag values as the CLI parsed them (citty-style names); absent means "not
+ * given". Sizes arrive in bytes: the CLI parses them with go-units' rules
+ * and pflag's wording (parseMemoryFlag in src/cli/format/units.ts), as
+ * docker/cli's MemBytes flag type does, and this module checks what they mean.
+ */
 export interface RunFlags {
   detach?: boolean;
   interactive?: boolean;
@@ -46,8 +51,10 @@ export interface RunFlags {
   securityOpt?: string[];
   /** default true, as Docker's */
   sigProxy?: boolean;
-  memory?: string;
-  memorySwap?: string;
+  /** bytes (-m, --memory) */
+  memory?: number;
+  /** bytes, -1 for unlimited (--memory-swap) */
+  memorySwap?: number;
   cpus?: string;
   cpuShares?: string;
   cpusetCpus?: string;
@@ -167,28 +174,6 @@ function usage(message: string, hint?: string): ContainrError {
 /** pflag's wording for a value its flag type rejected. */
 function badValue(flag: string, value: string, reason: string, hint?: string): ContainrError {
   return usage(`invalid argument "${value}" for "${flag}" flag: ${reason}`, hint);
-}
-
-const SIZE = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i;
-const BINARY: Record<string, number> = { k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-
-/**
- * A size such as "64m", "1.5g", "512k", "100" (bytes), with binary units and
- * an optional "b"/"ib" suffix: go-units RAMInBytes, which Docker's --memory uses.
- */
-export function parseByteSize(value: string): number {
-  const m = SIZE.exec(value);
-  if (m?.[1] === undefined) throw new Error(`invalid size: '${value}'`);
-  const unit = m[2]?.toLowerCase();
-  return Math.trunc(Number(m[1]) * (unit === undefined ? 1 : (BINARY[unit] as number)));
-}
-
-function sizeFlag(flag: string, value: string): number {
-  try {
-    return parseByteSize(value);
-  } catch (err) {
-    throw badValue(flag, value, (err as Error).message, "use a number with an optional unit: b, k, m or g (for example 64m)");
-  }
 }
 
 /** strconv.ParseInt's rules and wording (decimal, optional sign). */
@@ -543,11 +528,10 @@ function formatCpuList(cpus: readonly number[]): string {
 
 function parseResources(flags: RunFlags, host: HostLimits, warnings: string[]): ResourceOptions {
   const r: ResourceOptions = {};
-  const memory = flags.memory === undefined ? 0 : sizeFlag("-m, --memory", flags.memory);
-  let swap = 0;
-  if (flags.memorySwap !== undefined && flags.memorySwap !== "") {
-    swap = flags.memorySwap === "-1" ? -1 : sizeFlag("--memory-swap", flags.memorySwap);
-  }
+  const memory = flags.memory ?? 0;
+  const swap = flags.memorySwap ?? 0;
+  if (memory < 0) throw usage(`invalid --memory: ${memory} is negative`);
+  if (swap < -1) throw usage(`invalid --memory-swap: ${swap} is negative (use -1 for unlimited)`);
   if (memory > 0 && memory < MIN_MEMORY) throw usage("Minimum memory limit allowed is 6MB");
   if (memory === 0 && swap > 0) {
     throw usage("You should always set the Memory limit when using Memoryswap limit, see usage");

@@ -329,11 +329,18 @@ export function replaceOrAppendEnv(defaults: readonly string[], overrides: reado
   return out.filter((e): e is string => e !== undefined);
 }
 
-/** The process environment: PATH, HOSTNAME and (with -t) TERM, overridden by the container's Env. */
-export function processEnv(configEnv: readonly string[], hostname: string, tty: boolean): string[] {
+/**
+ * The process environment: PATH, HOSTNAME and (with -t) TERM, overridden by
+ * the container's Env; then HOME from the user's passwd entry when nothing
+ * set it (runc adds it at exec; here it is in config.json, so any runtime
+ * gives the same environment).
+ */
+export function processEnv(configEnv: readonly string[], hostname: string, tty: boolean, home: string): string[] {
   const base = [`PATH=${DEFAULT_PATH_ENV}`, `HOSTNAME=${hostname}`];
   if (tty) base.push("TERM=xterm");
-  return replaceOrAppendEnv(base, configEnv);
+  const env = replaceOrAppendEnv(base, configEnv);
+  if (!env.some((e) => e.startsWith("HOME="))) env.push(`HOME=${home}`);
+  return env;
 }
 
 /** Entrypoint and Cmd after the image's were merged in (daemon merge() and create's reset of [""]). */
@@ -475,7 +482,7 @@ export function buildSpec(input: SpecInput): BuiltSpec {
       terminal: options.tty,
       user: { uid: user.uid, gid: user.gid, additionalGids: user.additionalGids },
       args: options.init ? [initPath, "--", ...args] : args,
-      env: processEnv(configEnv, hostname, options.tty),
+      env: processEnv(configEnv, hostname, options.tty, user.home),
       cwd,
       capabilities,
       noNewPrivileges: options.noNewPrivileges,

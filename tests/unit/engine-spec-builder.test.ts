@@ -124,7 +124,7 @@ describe("entrypoint and command", () => {
 describe("environment", () => {
   test("user entries, then the image's; the image's PATH replaces the default; HOSTNAME is set", () => {
     const env = spec({ flags: { env: ["SHARED=user", "EXTRA=x"] } }).process?.env;
-    expect(env).toEqual(["PATH=/opt/bin:/bin", `HOSTNAME=${ID.slice(0, 12)}`, "SHARED=user", "EXTRA=x", "IMAGE_ONLY=1"]);
+    expect(env).toEqual(["PATH=/opt/bin:/bin", `HOSTNAME=${ID.slice(0, 12)}`, "SHARED=user", "EXTRA=x", "IMAGE_ONLY=1", "HOME=/root"]);
   });
 
   test("Docker's PATH when the image has none, and TERM=xterm with -t", () => {
@@ -133,7 +133,15 @@ describe("environment", () => {
       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
       `HOSTNAME=${ID.slice(0, 12)}`,
       "TERM=xterm",
+      "HOME=/root",
     ]);
+  });
+
+  test("HOME comes from the user's passwd entry unless the image or -e sets it", () => {
+    expect(spec({ flags: { user: "app" } }).process?.env).toContain("HOME=/home/app");
+    expect(spec({ flags: { user: "4242" } }).process?.env).toContain("HOME=/");
+    const env = spec({ flags: { env: ["HOME=/data"] } }).process?.env ?? [];
+    expect(env.filter((e) => e.startsWith("HOME="))).toEqual(["HOME=/data"]);
   });
 
   test("-e NAME for a name the caller has not set removes the image's NAME", () => {
@@ -254,7 +262,7 @@ describe("namespaces, resources and devices", () => {
 
   test("resources from --memory, --memory-swap, --cpus, --cpu-shares, --cpuset-cpus, --pids-limit", () => {
     const r = spec({
-      flags: { memory: "64m", memorySwap: "-1", cpus: "1.5", cpuShares: "512", cpusetCpus: "0", pidsLimit: "100" },
+      flags: { memory: 64 * 1024 * 1024, memorySwap: -1, cpus: "1.5", cpuShares: "512", cpusetCpus: "0", pidsLimit: "100" },
     }).linux?.resources;
     expect(r?.memory).toEqual({ limit: 67108864, swap: -1 });
     expect(r?.cpu).toEqual({ shares: 512, period: 100000, quota: 150000, cpus: "0" });
