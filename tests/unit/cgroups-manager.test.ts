@@ -155,6 +155,15 @@ describe("cgroup v1 (fixture)", () => {
     expect(m.paths().pids).toBe(join(root, "pids/sub/c1"));
   });
 
+  test("saved paths() are reused as they are (a relative cgroupsPath depends on the caller's cgroup); foreign ones are refused", () => {
+    const fx = v1Fixture();
+    const saved = manager(fx, { cgroupsPath: "sub/c1" }).paths();
+    const again = cgroupManagerFor({ containerId: "t", root, ...fx, procSelfCgroup: "2:memory:/elsewhere\n", paths: saved });
+    expect(again.paths()).toEqual(saved);
+    const err = errorOf(() => cgroupManagerFor({ containerId: "t", root, ...fx, paths: { ...saved, memory: "/etc/x" } }));
+    expect(err.message).toContain("/etc/x");
+  });
+
   test("unlimited memory also lifts the swap limit; pids -1 is max", () => {
     const m = manager(v1Fixture());
     m.create({ memory: { limit: -1 }, pids: { limit: -1 } });
