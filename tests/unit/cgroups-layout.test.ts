@@ -4,6 +4,7 @@ import { detectCgroupMode } from "../../src/linux/cgroups/index.ts";
 import { cgroupDirectory, checkCgroupsPath, discoverLayout, parseCgroupMounts, parseProcCgroup } from "../../src/linux/cgroups/layout.ts";
 import { deviceRuleLine, pidsMax, rdmaLines, requestedSections, requestsLimits, sharesToWeight, swapForV2 } from "../../src/linux/cgroups/resources.ts";
 import { checkDeviceRulesV2 } from "../../src/linux/cgroups/v2.ts";
+import { defaultDeviceRules } from "../../src/engine/spec-builder.ts";
 import { deviceCgroupWrites } from "../../src/linux/cgroups/v1.ts";
 
 /** The development host's mountinfo (cgroup v1 plus cgroup2 at unified), with a joint cpu,cpuacct mount. */
@@ -168,6 +169,15 @@ describe("conversions", () => {
       { allow: true, type: "c", major: 136, access: "rwm" },
       { allow: true, type: "b", access: "m" },
     ]);
+    // Docker's list: deny-all, the standard nodes, and fuse denied again.
+    checkDeviceRulesV2([
+      { allow: false, access: "rwm" },
+      { allow: true, type: "c", major: 1, minor: 5, access: "rwm" },
+      { allow: false, type: "c", major: 10, minor: 229, access: "rwm" },
+      { allow: true, type: "c", access: "m" },
+    ]);
+    // What the engine writes for every unprivileged container passes on v2.
+    checkDeviceRulesV2(defaultDeviceRules());
     const err = errorOf(() => checkDeviceRulesV2([{ allow: false, access: "rwm" }, { allow: true, type: "b", major: 8, minor: 0, access: "rwm" }]));
     expect(err.code).toBe("CGROUP_UNAVAILABLE");
     expect(err.message).toContain("BPF device program");

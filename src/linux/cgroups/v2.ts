@@ -217,8 +217,9 @@ function isDefaultAllow(rule: DeviceCgroupRule): boolean {
 /**
  * cgroup v2 enforces device rules only through a BPF program, which
  * containr does not load (docs/cgroups.md). Accept what needs no program:
- * rules that only allow, or the default deny-all + standard allow-list;
- * refuse anything else instead of pretending to enforce it.
+ * rules that only allow, or deny-all followed by allows from the standard
+ * list (and any denies); refuse anything else instead of pretending to
+ * enforce it.
  */
 export function checkDeviceRulesV2(rules: DeviceCgroupRule[]): void {
   // With no program attached, v2 allows every device: allow-only rules ask for nothing more.
@@ -226,7 +227,9 @@ export function checkDeviceRulesV2(rules: DeviceCgroupRule[]): void {
   const [first, ...rest] = rules;
   const denyAll =
     first !== undefined && !first.allow && (first.type ?? "a") === "a" && wild(first.major) === undefined && wild(first.minor) === undefined && (first.access ?? "rwm") === "rwm";
-  const offending = denyAll ? rest.find((r) => !isDefaultAllow(r)) : rules.find((r) => !r.allow);
+  // After deny-all, only the allow rules widen access (a later deny only narrows it):
+  // the list needs no program when every allow is one of the defaults.
+  const offending = denyAll ? rest.find((r) => r.allow && !isDefaultAllow(r)) : rules.find((r) => !r.allow);
   if (offending === undefined) {
     log.debug("cgroups: the default device rules are not enforced by a BPF program on cgroup v2 (see docs/cgroups.md)");
     return;
