@@ -14,6 +14,7 @@ import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
+import { validateName } from "./ids.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
 import { canonicalSignal } from "./signals.ts";
 
@@ -655,7 +656,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     ulimits: parseUlimits(flags.ulimit ?? []),
     warnings,
   };
-  if (flags.name !== undefined && flags.name !== "") options.name = flags.name;
+  if (flags.name !== undefined && flags.name !== "") options.name = validateName(flags.name);
   if (workingDir !== undefined) options.workingDir = workingDir;
   if (flags.user !== undefined && flags.user !== "") options.user = flags.user;
   if (flags.entrypoint !== undefined) options.entrypoint = flags.entrypoint === "" ? [] : [flags.entrypoint];

@@ -169,6 +169,13 @@ describe("command-line shape", () => {
     expect(parse({ entrypoint: "" }).entrypoint).toEqual([]);
   });
 
+  test("--name is checked as Docker checks it; --hostname fits sethostname(2)", () => {
+    expect(parse({ name: "/web-1" }).name).toBe("web-1");
+    expect(usageError({ name: "bad name" }).message).toBe("Invalid container name (bad name), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed");
+    expect(parse({ hostname: "db.local" }).hostname).toBe("db.local");
+    expect(usageError({ hostname: "h".repeat(65) }).message).toContain("longer than 64 characters");
+  });
+
   test("-w must be absolute and is cleaned", () => {
     expect(parse({ workdir: "/srv//app/../data/" }).workingDir).toBe("/srv/data");
     expect(usageError({ workdir: "rel" }).message).toBe("the working directory 'rel' is invalid, it needs to be an absolute path");
