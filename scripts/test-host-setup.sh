@@ -7,10 +7,11 @@
 #   uidmap              newuidmap/newgidmap for rootless tests
 #   docker-registry     the registry the tests start on 127.0.0.1
 #   apache2-utils       htpasswd for the basic-auth registry
-#   tar zstd            GNU tar (reference extractions) and zstd layers
+#   tar gzip zstd       GNU tar (reference extractions), compressed layers
+#   openssl             certificates for the token-auth registry
 #   iproute2 tmux       network checks, a terminal for -t tests
 set -euo pipefail
-packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar zstd iproute2 tmux)
+packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar gzip zstd openssl iproute2 tmux)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
