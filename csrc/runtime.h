@@ -58,6 +58,6 @@ int child_wait_exec_fifo (struct child_ctx *ctx);
 int child_exec (struct child_ctx *ctx, const char *path);
 
 /* spawn.c: the child's entry after the clone; never returns. */
-__attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock, int parent_sock, int parent_pid);
+__attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock, int parent_sock);
 
 #endif

@@ -15,10 +15,6 @@
 #include "containr.h"
 #include "runtime.h"
 
-#ifndef CLOSE_RANGE_CLOEXEC
-#define CLOSE_RANGE_CLOEXEC (1U << 2)
-#endif
-
 #define MAX_JOINED_NAMESPACES 8
 
 static int
@@ -148,17 +144,22 @@ run_steps (struct child_ctx *ctx)
 }
 
 void
-child_main (const struct plan *plan, int sock, int parent_sock, int parent_pid)
+child_main (const struct plan *plan, int sock, int parent_sock)
 {
   struct child_ctx ctx = { .plan = plan, .sock = sock, .rootfd = -1, .fifofd = -1 };
   int ret = 0;
 
   close (parent_sock);
   reset_signals ();
+  /* If the parent died before this, the sync socket says so: the wait for
+     CGROUP_DONE ends with EOF. (getppid() is 0 in a new pid namespace.) */
   prctl (PR_SET_PDEATHSIG, SIGKILL);
-  if (getppid () != parent_pid)
-    _exit (1); /* the parent died before PDEATHSIG was armed */
-  syscall (SYS_close_range, 3, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Nothing of Bun's may reach the container, nor hold what the parent
+     holds (an flock on the state directory lives as long as any copy of
+     its fd): close every fd but stdio and the sync socket. */
+  if (sock > 3)
+    syscall (SYS_close_range, 3, sock - 1, 0);
+  syscall (SYS_close_range, sock + 1, ~0U, 0);
   umask (0); /* device nodes and mount points get exactly their modes */
 
   int join_user = joins_namespace (plan, CLONE_NEWUSER);
@@ -230,7 +231,6 @@ containr_spawn (const uint8_t *buf, uint32_t len, int cgroup_fd, int32_t *result
   if (joins_namespace (&plan, CLONE_NEWUSER))
     flags = 0;
 
-  int parent_pid = getpid ();
   int pidfd = -1, into_cgroup = cgroup_fd >= 0;
   pid_t pid = do_clone3 (flags, cgroup_fd, &pidfd);
   if (pid < 0 && into_cgroup && (errno == ENOSYS || errno == EINVAL || errno == E2BIG || errno == EOPNOTSUPP || errno == EBUSY))
@@ -248,7 +248,7 @@ containr_spawn (const uint8_t *buf, uint32_t len, int cgroup_fd, int32_t *result
       return -saved;
     }
   if (pid == 0)
-    child_main (&plan, sv[1], sv[0], parent_pid);
+    child_main (&plan, sv[1], sv[0]);
 
   close (sv[1]);
   result[0] = pid;

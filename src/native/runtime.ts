@@ -1,0 +1,136 @@
+/**
+ * Typed wrappers over the runtime's C (csrc/lib/spawn.c, sync.c, wait.c):
+ * the clone3 of a container's first process, the sync socket, waiting with
+ * signal forwarding, pidfds, the exec fifo and flock. Errors are
+ * ContainrErrors built from the errno, with `what` as the context.
+ */
+import { dlopen, FFIType, ptr } from "bun:ffi";
+import { fromErrno, type ErrorCode } from "../diag/errors.ts";
+import { libraryPath } from "./library.ts";
+
+const { i32, u32 } = FFIType;
+const pointer = FFIType.ptr;
+
+let lib: ReturnType<typeof load> | undefined;
+
+function load() {
+  return dlopen(libraryPath(), {
+    containr_spawn: { args: [pointer, u32, i32, pointer], returns: i32 },
+    containr_sync_recv: { args: [i32, pointer, i32], returns: i32 },
+    containr_sync_send: { args: [i32, u32], returns: i32 },
+    containr_wait_forwarding: { args: [i32], returns: i32 },
+    containr_reap: { args: [i32], returns: i32 },
+    containr_pidfd_open: { args: [i32], returns: i32 },
+    containr_pidfd_send_signal: { args: [i32, i32], returns: i32 },
+    containr_pidfd_wait: { args: [i32, i32], returns: i32 },
+    containr_close: { args: [i32], returns: i32 },
+    containr_mkfifo: { args: [pointer, i32], returns: i32 },
+    containr_exec_fifo_release: { args: [pointer, i32, i32], returns: i32 },
+    containr_flock: { args: [i32, i32], returns: i32 },
+  }).symbols;
+}
+
+function sym() {
+  lib ??= load();
+  return lib;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.from(`${s}\0`, "utf8");
+}
+
+function check(rc: number, what: string, code?: ErrorCode): number {
+  if (rc < 0) throw fromErrno(-rc, what, code);
+  return rc;
+}
+
+export const ETIMEDOUT = 110;
+export const ESRCH = 3;
+export const EPIPE = 32;
+
+export interface SpawnedChild {
+  pid: number;
+  pidfd: number;
+  /** the parent's end of the SOCK_SEQPACKET sync socket */
+  sock: number;
+  /** true when clone3 placed the child in the cgroup (CLONE_INTO_CGROUP) */
+  intoCgroup: boolean;
+}
+
+/** Clone the container's first process from a plan (src/runtime/plan.ts). cgroupFd: a cgroup v2 directory fd, or -1. */
+export function spawnContainer(plan: Uint8Array, cgroupFd: number): SpawnedChild {
+  const out = new Int32Array(4);
+  check(sym().containr_spawn(ptr(plan), plan.byteLength, cgroupFd, ptr(out)), "clone the container process", "NAMESPACE_FAILED");
+  return { pid: out[0]!, pidfd: out[1]!, sock: out[2]!, intoCgroup: out[3] === 1 };
+}
+
+/** Size of one sync message (csrc/sync.h struct sync_msg). */
+export const SYNC_MESSAGE_SIZE = 512;
+
+/** Receive one message into buf: true, or false on EOF. Throws on a timeout or error. */
+export function syncReceive(fd: number, buf: Uint8Array, timeoutMs: number): boolean {
+  const rc = sym().containr_sync_recv(fd, ptr(buf), timeoutMs);
+  if (rc === -ETIMEDOUT) throw fromErrno(ETIMEDOUT, "wait for the container process", "TIMEOUT");
+  return check(rc, "read the sync socket") === 1;
+}
+
+export function syncSend(fd: number, type: number): void {
+  check(sym().containr_sync_send(fd, type), "write the sync socket");
+}
+
+/** Block until the child pid exits, forwarding INT, TERM, HUP, QUIT, USR1, USR2 to it; its status (128+n for signal n). */
+export function waitForwardingSignals(pid: number): number {
+  return check(sym().containr_wait_forwarding(pid), `wait for process ${pid}`);
+}
+
+/** Reap a child of this process; its status, or undefined when it is not our child (any more). */
+export function reap(pid: number): number | undefined {
+  const rc = sym().containr_reap(pid);
+  return rc < 0 ? undefined : rc;
+}
+
+export function pidfdOpen(pid: number): number {
+  return check(sym().containr_pidfd_open(pid), `open a pidfd for process ${pid}`);
+}
+
+/** Send a signal through a pidfd; false when the process has already exited. */
+export function pidfdSignal(pidfd: number, signal: number): boolean {
+  const rc = sym().containr_pidfd_send_signal(pidfd, signal);
+  if (rc === -ESRCH) return false;
+  check(rc, `send signal ${signal}`);
+  return true;
+}
+
+/** Wait until the pidfd's process exits: true, or false after timeoutMs. */
+export function pidfdWaitExit(pidfd: number, timeoutMs: number): boolean {
+  return check(sym().containr_pidfd_wait(pidfd, timeoutMs), "wait for the process to exit") === 1;
+}
+
+export function closeFd(fd: number): void {
+  sym().containr_close(fd);
+}
+
+export function mkfifo(path: string, mode: number): void {
+  check(sym().containr_mkfifo(cstr(path), mode), `mkfifo ${path}`);
+}
+
+/**
+ * Open the exec fifo for reading, which lets the container's init (blocked
+ * opening it for writing) go on to execve, and read its byte. Returns
+ * "released", or "dead" when the init exited first.
+ */
+export function releaseExecFifo(path: string, pidfd: number, timeoutMs: number): "released" | "dead" {
+  const rc = sym().containr_exec_fifo_release(cstr(path), pidfd, timeoutMs);
+  if (rc === -ESRCH || rc === -EPIPE) return "dead";
+  if (rc === -ETIMEDOUT) throw fromErrno(ETIMEDOUT, `wait for the container's init on ${path}`, "TIMEOUT");
+  check(rc, `open the exec fifo ${path}`);
+  return "released";
+}
+
+export const LOCK_SH = 1;
+export const LOCK_EX = 2;
+export const LOCK_UN = 8;
+
+export function flock(fd: number, op: number, what: string): void {
+  check(sym().containr_flock(fd, op), what);
+}

@@ -1,0 +1,424 @@
+/**
+ * The OCI lifecycle: create (the init waits on the exec fifo), start,
+ * run (create + start + wait), kill, delete, state and list. Each step
+ * that creates something registers its undo, so a failure leaves nothing
+ * behind: no process, cgroup, mount or state directory.
+ */
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
+import { log, stepTimer } from "../diag/log.ts";
+import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
+import {
+  closeFd,
+  flock,
+  LOCK_EX,
+  mkfifo,
+  pidfdOpen,
+  pidfdSignal,
+  pidfdWaitExit,
+  reap,
+  releaseExecFifo,
+  spawnContainer,
+  waitForwardingSignals,
+  type SpawnedChild,
+} from "../native/runtime.ts";
+import { loadBundle } from "./bundle.ts";
+import { containerConfig } from "./config.ts";
+import { encodePlan } from "./plan.ts";
+import { SyncChannel } from "./protocol.ts";
+import {
+  containerDir,
+  ensureRoot,
+  execFifoPath,
+  isAlive,
+  listIds,
+  OCI_VERSION,
+  processStat,
+  readState,
+  stateRoot,
+  statusOf,
+  withLock,
+  writeState,
+  type ContainerState,
+  type Status,
+} from "./state.ts";
+
+export interface RuntimeContext {
+  /** state root (--root) */
+  root: string;
+  /** --rootless: run without a cgroup when creating one is not permitted */
+  rootless: boolean;
+}
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  noPivot?: boolean;
+}
+
+/** Undo steps, run in reverse order when a lifecycle step fails. */
+class Undo {
+  private readonly steps: { what: string; fn: () => void }[] = [];
+
+  push(what: string, fn: () => void): void {
+    this.steps.push({ what, fn });
+  }
+
+  run(): void {
+    for (const step of this.steps.reverse()) {
+      try {
+        step.fn();
+      } catch (err) {
+        log.warn(`clean-up: ${step.what}: ${toContainrError(err).message}`);
+      }
+    }
+  }
+}
+
+/** How long `start` waits for the init to take the exec fifo. */
+const START_TIMEOUT_MS = 30_000;
+/** How long kill/delete wait for a SIGKILLed process to go. */
+const KILL_TIMEOUT_MS = 10_000;
+
+function writePidFile(path: string, pid: number): void {
+  const tmp = `${path}.tmp`;
+  writeFileSync(tmp, String(pid), { mode: 0o644 });
+  renameSync(tmp, path);
+}
+
+function killAndReap(child: SpawnedChild): void {
+  pidfdSignal(child.pidfd, 9);
+  reap(child.pid);
+}
+
+interface Created {
+  state: ContainerState;
+  dir: string;
+  child: SpawnedChild;
+  channel: SyncChannel;
+  cgroup: CgroupManager;
+  undo: Undo;
+}
+
+/**
+ * Everything up to the child's READY. With an exec fifo (create) the init
+ * then blocks until start; without one (run) it goes on to execve.
+ */
+function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Created {
+  const timer = stepTimer(`create ${o.id}`);
+  const dir = containerDir(ctx.root, o.id);
+  const bundle = loadBundle(o.bundle);
+  const config = containerConfig(bundle);
+  timer.step("config");
+
+  ensureRoot(ctx.root);
+  try {
+    mkdirSync(dir, { mode: 0o711 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "EEXIST") {
+      throw new ContainrError("CONTAINER_EXISTS", `container ${o.id} already exists`, {
+        hint: `choose another id, or remove it with 'containr oci delete --force ${o.id}'`,
+      });
+    }
+    throw err;
+  }
+  const undo = new Undo();
+  undo.push(`remove ${dir}`, () => rmSync(dir, { recursive: true, force: true }));
+  const lockFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    flock(lockFd, LOCK_EX, `lock ${dir}`);
+    const fifo = withFifo ? execFifoPath(dir) : undefined;
+    if (fifo) mkfifo(fifo, 0o622);
+
+    const cgroup = cgroupManagerFor({ containerId: o.id, cgroupsPath: bundle.spec.linux?.cgroupsPath, rootless: ctx.rootless });
+    cgroup.create(bundle.spec.linux?.resources);
+    undo.push("remove the cgroup", () => cgroup.destroy());
+    timer.step("cgroup");
+
+    const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
+    const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
+    let child: SpawnedChild;
+    try {
+      child = spawnContainer(encodePlan(config, { execFifo: fifo, noPivot: o.noPivot }), cgroupFd);
+    } finally {
+      if (cgroupFd >= 0) closeSync(cgroupFd);
+    }
+    const spawned = child;
+    undo.push("stop the container process", () => killAndReap(spawned));
+    undo.push("close the sync socket", () => closeFd(spawned.sock));
+    timer.step("clone");
+
+    const channel = new SyncChannel(child.sock);
+    channel.waitForCgroupWait((pid) => {
+      // the child forked once more into a joined pid namespace and exited
+      reap(spawned.pid);
+      closeFd(spawned.pidfd);
+      spawned.pid = pid;
+      spawned.pidfd = pidfdOpen(pid);
+    });
+    if (!child.intoCgroup) cgroup.addProcess(child.pid);
+    channel.sendCgroupDone();
+    timer.step("cgroup placement");
+    channel.waitForMountsDone();
+    timer.step("mounts");
+    channel.waitForReady();
+    timer.step("init ready");
+
+    const stat = processStat(child.pid);
+    const state: ContainerState = {
+      ociVersion: OCI_VERSION,
+      id: o.id,
+      pid: child.pid,
+      processStartTime: stat?.startTime ?? "",
+      bundle: bundle.dir,
+      rootfs: bundle.rootfs,
+      created: rfc3339Nano(new Date()),
+      owner: ownerName(),
+      annotations: bundle.spec.annotations ?? {},
+      cgroupsPath: bundle.spec.linux?.cgroupsPath,
+      cgroupPaths: cgroup.paths(),
+    };
+    writeState(dir, state);
+    if (o.pidFile) writePidFile(o.pidFile, child.pid);
+    timer.done();
+    return { state, dir, child, channel, cgroup, undo };
+  } catch (err) {
+    undo.run();
+    throw wrap(err, "create container");
+  } finally {
+    closeSync(lockFd);
+  }
+}
+
+/** runc's time format (Go's RFC3339Nano); JavaScript dates stop at milliseconds. */
+function rfc3339Nano(date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, ".$1000000Z");
+}
+
+/** The caller's user name from /etc/passwd (Bun's os.userInfo() reports "unknown"), else the uid. */
+function ownerName(): string {
+  const uid = String(process.getuid?.() ?? 0);
+  try {
+    const line = readFileSync("/etc/passwd", "utf8")
+      .split("\n")
+      .find((l) => l.split(":")[2] === uid);
+    return line?.split(":")[0] || uid;
+  } catch {
+    return uid;
+  }
+}
+
+/** `oci create`: the container's init is set up and waits for start. */
+export function createContainer(ctx: RuntimeContext, o: CreateOptions): ContainerState {
+  const created = setUp(ctx, o, true);
+  closeFd(created.child.sock);
+  closeFd(created.child.pidfd);
+  return created.state;
+}
+
+/** A pidfd of the container's init, checked against the recorded start time. */
+function openInit(state: ContainerState): number | undefined {
+  let pidfd: number;
+  try {
+    pidfd = pidfdOpen(state.pid);
+  } catch {
+    return undefined;
+  }
+  // checked after opening: the pidfd now pins this very process
+  if (!isAlive(state)) {
+    closeFd(pidfd);
+    return undefined;
+  }
+  return pidfd;
+}
+
+function invalidState(id: string, action: string, status: Status, hint?: string): ContainrError {
+  return new ContainrError("INVALID_STATE", `cannot ${action} container ${id}: it is ${status}`, { hint });
+}
+
+/** `oci start`: release the init blocked on the exec fifo. */
+export function startContainer(ctx: RuntimeContext, id: string): void {
+  const dir = containerDir(ctx.root, id);
+  const state = readState(ctx.root, id);
+  withLock(dir, () => {
+    const status = statusOf(state, dir);
+    if (status !== "created") throw invalidState(id, "start", status, status === "stopped" ? `remove it with 'containr oci delete ${id}'` : undefined);
+    const pidfd = openInit(state);
+    if (pidfd === undefined) throw invalidState(id, "start", "stopped");
+    try {
+      const fifo = execFifoPath(dir);
+      const result = releaseExecFifo(fifo, pidfd, START_TIMEOUT_MS);
+      unlinkSync(fifo);
+      if (result === "dead") throw new ContainrError("CONTAINER_INIT_FAILED", `start container ${id}: its init exited before it could run the command`);
+    } finally {
+      closeFd(pidfd);
+    }
+  });
+}
+
+/**
+ * `oci run`: create and start in one go, then (unless detached) wait for
+ * the container, forwarding signals to it, remove it, and return its
+ * exit status (128+n for signal n).
+ */
+export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }): number {
+  const created = setUp(ctx, o, false);
+  const { child, undo } = created;
+  try {
+    created.channel.waitForExec();
+  } catch (err) {
+    undo.run();
+    throw wrap(err, "run container");
+  }
+  closeFd(child.sock);
+  if (o.detach) {
+    closeFd(child.pidfd);
+    return 0;
+  }
+  const status = waitForwardingSignals(child.pid);
+  closeFd(child.pidfd);
+  destroy(ctx, created.state, created.dir);
+  return status;
+}
+
+/** Signal numbers by name, for kill. */
+const SIGNALS: Record<string, number> = {
+  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
+  PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23,
+  XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
+};
+
+/** "KILL", "SIGKILL", "9" or "RTMIN+3" → the signal number. */
+export function parseSignal(text: string): number {
+  const upper = text.toUpperCase().replace(/^SIG/, "");
+  let n: number | undefined;
+  if (/^\d+$/.test(upper)) n = Number(upper);
+  else if (SIGNALS[upper] !== undefined) n = SIGNALS[upper];
+  else {
+    const rt = /^RTM(IN|AX)([+-]\d+)?$/.exec(upper);
+    if (rt) n = (rt[1] === "IN" ? 34 : 64) + Number(rt[2] ?? 0);
+  }
+  if (n === undefined || n < 1 || n > 64) throw new ContainrError("USAGE", `unknown signal "${text}"`, { hint: "use a name (TERM, SIGKILL) or a number from 1 to 64" });
+  return n;
+}
+
+function managerOf(ctx: RuntimeContext, state: ContainerState): CgroupManager {
+  return cgroupManagerFor({ containerId: state.id, cgroupsPath: state.cgroupsPath, paths: state.cgroupPaths, rootless: ctx.rootless });
+}
+
+/** `oci kill`: signal the init, or with all every process in the container's cgroup. */
+export function killContainer(ctx: RuntimeContext, id: string, signal: number, all = false): void {
+  const dir = containerDir(ctx.root, id);
+  const state = readState(ctx.root, id);
+  const status = statusOf(state, dir);
+  if (status === "stopped" && !all) throw new ContainrError("INVALID_STATE", `container ${id} is not running`);
+  if (all) {
+    managerOf(ctx, state).killAll(signal);
+    return;
+  }
+  const pidfd = openInit(state);
+  if (pidfd === undefined) throw new ContainrError("INVALID_STATE", `container ${id} is not running`);
+  try {
+    pidfdSignal(pidfd, signal);
+  } finally {
+    closeFd(pidfd);
+  }
+}
+
+/** Kill the init and everything in its cgroup, and wait until the init is gone. */
+function stopProcesses(ctx: RuntimeContext, state: ContainerState): void {
+  const pidfd = openInit(state);
+  if (pidfd !== undefined) {
+    try {
+      pidfdSignal(pidfd, 9);
+      if (!pidfdWaitExit(pidfd, KILL_TIMEOUT_MS)) {
+        throw new ContainrError("TIMEOUT", `container ${state.id}: process ${state.pid} did not exit after SIGKILL`);
+      }
+    } finally {
+      closeFd(pidfd);
+    }
+  }
+  try {
+    managerOf(ctx, state).killAll(9);
+  } catch (err) {
+    log.debug(`delete ${state.id}: signal the cgroup: ${toContainrError(err).message}`);
+  }
+}
+
+/** Remove what a container left: its processes, cgroup and state directory. */
+function destroy(ctx: RuntimeContext, state: ContainerState, dir: string): void {
+  stopProcesses(ctx, state);
+  managerOf(ctx, state).destroy();
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** `oci delete`: a running container needs force; a created one is stopped first (as runc). */
+export function deleteContainer(ctx: RuntimeContext, id: string, force = false): void {
+  const dir = containerDir(ctx.root, id);
+  const state = readState(ctx.root, id);
+  withLock(dir, () => {
+    const status = statusOf(state, dir);
+    if (status === "running" && !force) {
+      throw invalidState(id, "delete", status, `stop it first ('containr oci kill ${id}'), or use 'containr oci delete --force ${id}'`);
+    }
+    destroy(ctx, state, dir);
+  });
+}
+
+/** runc's state JSON. */
+export interface StateReport {
+  ociVersion: string;
+  id: string;
+  pid: number;
+  status: Status;
+  bundle: string;
+  rootfs: string;
+  created: string;
+  owner: string;
+  annotations?: Record<string, string>;
+}
+
+function report(ctx: RuntimeContext, state: ContainerState): StateReport {
+  const status = statusOf(state, containerDir(ctx.root, state.id));
+  const out: StateReport = {
+    ociVersion: state.ociVersion,
+    id: state.id,
+    pid: status === "stopped" ? 0 : state.pid,
+    status,
+    bundle: state.bundle,
+    rootfs: state.rootfs,
+    created: state.created,
+    owner: state.owner,
+  };
+  if (Object.keys(state.annotations ?? {}).length > 0) out.annotations = state.annotations;
+  return out;
+}
+
+export function containerState(ctx: RuntimeContext, id: string): StateReport {
+  return report(ctx, readState(ctx.root, id));
+}
+
+export function listContainers(ctx: RuntimeContext): StateReport[] {
+  const reports: StateReport[] = [];
+  for (const id of listIds(ctx.root)) {
+    try {
+      reports.push(report(ctx, readState(ctx.root, id)));
+    } catch (err) {
+      log.warn(`list: ${toContainrError(err).message}`);
+    }
+  }
+  return reports;
+}
+
+/** The runtime context from `containr oci`'s global flags (--root, --rootless true|false|auto). */
+export function runtimeContext(globals: Record<string, unknown>): RuntimeContext {
+  const rootless = globals.rootless;
+  if (rootless !== undefined && rootless !== "true" && rootless !== "false" && rootless !== "auto") {
+    throw new ContainrError("USAGE", `invalid value "${String(rootless)}" for --rootless: expected true, false or auto`);
+  }
+  return {
+    root: stateRoot(typeof globals.root === "string" ? globals.root : undefined),
+    rootless: rootless === "true" || ((rootless === undefined || rootless === "auto") && process.getuid?.() !== 0),
+  };
+}
