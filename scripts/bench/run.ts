@@ -5,6 +5,7 @@
  * ratios measured in one run. Needs root and a built bin/containr.
  *
  *   oci-run    start latency of `oci run` on a busybox bundle running `true`
+ *   pull       cold pull of a Debian image (one ~100 MB gzip layer) from a local registry, time and peak memory
  *
  * Runs are interleaved (containr, runc, crun, containr, ...) so that a change
  * in machine load hits every runtime alike. Never used as a timed assertion
@@ -15,6 +16,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { makeBusyboxRootfs } from "../../tests/helpers/busybox.ts";
 import { benchOciConfig } from "./oci-config.ts";
+import { benchPull } from "./pull.ts";
+import { measure, median, percentile, which } from "./stats.ts";
 
 const root = join(import.meta.dir, "../..");
 const containr = join(root, "bin/containr");
@@ -23,32 +26,6 @@ const runs = Number(process.env.BENCH_RUNS ?? 50);
 interface Contender {
   name: string;
   argv: (id: string) => string[];
-}
-
-function which(cmd: string): string | undefined {
-  for (const dir of (process.env.PATH ?? "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
-    if (existsSync(join(dir, cmd))) return join(dir, cmd);
-  }
-  return undefined;
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-}
-
-function percentile(values: number[], p: number): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function timeOnce(argv: string[], cwd: string): number {
-  const start = performance.now();
-  const r = Bun.spawnSync(argv, { cwd, stdout: "ignore", stderr: "pipe" });
-  const elapsed = performance.now() - start;
-  if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().trim()}`);
-  return elapsed;
 }
 
 /** crun refuses hybrid hosts whose cgroup2 holds a controller; a v1 hugetlb mount moves it there (DESIGN.md). */
@@ -78,9 +55,9 @@ function benchOciRun(): void {
     if (which("runc")) contenders.push({ name: "runc", argv: (id) => ["runc", "--root", `${stateRoot}/runc`, "run", id] });
 
     const times = new Map(contenders.map((c) => [c.name, [] as number[]]));
-    for (const c of contenders) timeOnce(c.argv(`warm-${c.name}`), bundle); // page cache, lib write-out
+    for (const c of contenders) measure(c.argv(`warm-${c.name}`), bundle); // page cache, lib write-out
     for (let i = 0; i < runs; i++) {
-      for (const c of contenders) times.get(c.name)!.push(timeOnce(c.argv(`b${i}`), bundle));
+      for (const c of contenders) times.get(c.name)!.push(measure(c.argv(`b${i}`), bundle).ms);
     }
     const base = median(times.get("crun") ?? times.get("containr")!);
     console.log(`\n## oci run (busybox bundle, \`true\`), ${runs} runs each, interleaved\n`);
@@ -94,11 +71,11 @@ function benchOciRun(): void {
   }
 }
 
-const benches: Record<string, () => void> = { "oci-run": benchOciRun };
+const benches: Record<string, () => void | Promise<void>> = { "oci-run": benchOciRun, pull: benchPull };
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
 if (!existsSync(containr)) throw new Error("build first: npm run build");
 for (const name of selected) {
   const bench = benches[name];
   if (!bench) throw new Error(`unknown benchmark ${name}; known: ${Object.keys(benches).join(", ")}`);
-  bench();
+  await bench();
 }

@@ -149,14 +149,26 @@ export function archiveLayer(tree: string, out: string, compression: Compression
 /** Build an image in workDir from layer specs. */
 export function buildImage(workDir: string, spec: ImageSpec): BuiltImage {
   const compression = spec.compression ?? "gzip";
-  const format = spec.format ?? "oci";
   mkdirSync(workDir, { recursive: true });
-  const layers: BuiltLayer[] = spec.layers.map((layerSpec, i) => {
+  const archives = spec.layers.map((layerSpec, i) => {
     const tree = join(workDir, `layer${i}`);
     writeLayerTree(tree, layerSpec);
-    const { path, diffId } = archiveLayer(tree, join(workDir, `layer${i}`), compression);
-    return { path, diffId, digest: sha256File(path), size: statSync(path).size, mediaType: MEDIA[format].layer[compression] };
+    return archiveLayer(tree, join(workDir, `layer${i}`), compression);
   });
+  return imageFromArchives(archives, spec);
+}
+
+/** An image (config and manifest) over layer archives made by archiveLayer, e.g. a cached one too large to rebuild each time. */
+export function imageFromArchives(archives: { path: string; diffId: string }[], spec: Omit<ImageSpec, "layers">): BuiltImage {
+  const compression = spec.compression ?? "gzip";
+  const format = spec.format ?? "oci";
+  const layers: BuiltLayer[] = archives.map(({ path, diffId }) => ({
+    path,
+    diffId,
+    digest: sha256File(path),
+    size: statSync(path).size,
+    mediaType: MEDIA[format].layer[compression],
+  }));
   const config = new TextEncoder().encode(
     JSON.stringify({
       architecture: spec.architecture ?? "amd64",
