@@ -6,7 +6,7 @@
  *   init cat FILE | hostname | domainname | id | groups | cwd | env | mounts |
  *        mountflags PATH | rlimits | cgroup | pid | ppid | sigign |
  *        write PATH | ls DIR | memhog MB | forkbomb N | exit N | sleep S | pause |
- *        kill-self SIG
+ *        kill-self SIG | wait-signal
  */
 #include <dirent.h>
 #include <errno.h>
@@ -73,6 +73,29 @@ rlimits (void)
       printf ("%s %lld %lld\n", limits[i].name, rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long) rl.rlim_cur,
               rl.rlim_max == RLIM_INFINITY ? -1LL : (long long) rl.rlim_max);
     }
+  return 0;
+}
+
+static volatile sig_atomic_t received;
+
+static void
+on_signal (int sig)
+{
+  received = sig;
+}
+
+/* print "ready", then the first of TERM, INT, HUP, QUIT, USR1, USR2 that arrives */
+static int
+wait_signal (void)
+{
+  const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+  for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+    signal (sigs[i], on_signal);
+  printf ("ready\n");
+  fflush (stdout);
+  while (!received)
+    pause ();
+  printf ("got signal %d\n", (int) received);
   return 0;
 }
 
@@ -233,6 +256,8 @@ main (int argc, char **argv)
     return atoi (arg);
   if (!strcmp (cmd, "sleep") && arg)
     return sleep (atoi (arg)), 0;
+  if (!strcmp (cmd, "wait-signal"))
+    return wait_signal ();
   if (!strcmp (cmd, "pause"))
     return pause (), 0;
   if (!strcmp (cmd, "kill-self") && arg)

@@ -229,14 +229,19 @@ child_setup_rootfs (struct child_ctx *ctx)
         return ret;
     }
 
+  /* the working directory may be missing from the image (runc creates it too) */
+  int ret = child_mkdir_in_root (ctx, plan->cwd, 0, STAGE_MOUNTS);
+  if (ret < 0)
+    return ret;
+
   if (plan->config.flags & PLAN_FLAG_DEFAULT_DEVICES)
     {
-      int ret = child_create_devices (ctx);
+      ret = child_create_devices (ctx);
       if (ret < 0)
         return ret;
     }
 
-  int ret = plan->config.flags & PLAN_FLAG_NO_PIVOT ? do_move_root (ctx) : do_pivot (ctx);
+  ret = plan->config.flags & PLAN_FLAG_NO_PIVOT ? do_move_root (ctx) : do_pivot (ctx);
   close (ctx->rootfd);
   ctx->rootfd = -1;
   return ret;

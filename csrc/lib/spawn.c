@@ -176,7 +176,12 @@ child_main (const struct plan *plan, int sock, int parent_sock)
   int must_fork = joins_namespace (plan, CLONE_NEWPID) || (join_user && (plan->config.clone_flags & CLONE_NEWPID));
   if (ret == 0 && must_fork)
     {
-      pid_t pid = syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+      /* the new init waits until the parent has its pid (CHILD_PID comes
+         first on the socket): it reads EOF when this process exits */
+      int gate[2];
+      pid_t pid = -1;
+      if (pipe2 (gate, O_CLOEXEC) == 0)
+        pid = syscall (SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
       if (pid < 0)
         ret = child_fail (&ctx, STAGE_NAMESPACES, errno, "fork into the pid namespace", NULL, NULL, NULL);
       else if (pid > 0)
@@ -185,7 +190,14 @@ child_main (const struct plan *plan, int sock, int parent_sock)
           _exit (0);
         }
       else
-        prctl (PR_SET_PDEATHSIG, SIGKILL);
+        {
+          char byte;
+          close (gate[1]);
+          while (read (gate[0], &byte, 1) < 0 && errno == EINTR)
+            ;
+          close (gate[0]);
+          prctl (PR_SET_PDEATHSIG, SIGKILL);
+        }
     }
   if (ret == 0)
     ret = run_steps (&ctx);
