@@ -1,0 +1,141 @@
+/**
+ * Bad input to `containr oci`: each is an error that names the field or
+ * object, exits as runc does (1, or 127 for a missing command), and leaves
+ * nothing behind: no state directory, cgroup, mount or process.
+ */
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import type { Spec } from "../../src/oci/spec.ts";
+import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, tempDir, type TestBundle } from "../helpers/oci.ts";
+
+const isRoot = process.getuid?.() === 0;
+let work: string;
+let root: string;
+let bundle: TestBundle;
+let counter = 0;
+const nextId = () => `bad-${process.pid}-${++counter}`;
+
+beforeAll(() => {
+  if (!isRoot) return;
+  work = tempDir("containr-oci-bad-");
+  root = join(work, "state");
+  bundle = makeBundle(work, defaultSpec(["/init", "pid"]));
+});
+
+afterAll(() => {
+  if (work) removeAll(work);
+});
+
+/** `oci run` of the bundle with edit applied; asserts that nothing is left behind. */
+async function runWith(edit: (s: Spec) => void, id = nextId()) {
+  const spec = defaultSpec(["/init", "pid"]);
+  edit(spec);
+  bundle.write(spec);
+  const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+  expect(existsSync(join(root, id))).toBe(false);
+  expect(cgroupDirsOf(id)).toEqual([]);
+  expect(mountsUnder(bundle.rootfs)).toEqual([]);
+  return r;
+}
+
+describe.skipIf(!isRoot)("bad input", () => {
+  test("a missing config.json", async () => {
+    const empty = join(work, "empty");
+    require("node:fs").mkdirSync(empty, { recursive: true });
+    const r = await oci(["--root", root, "run", "--bundle", empty, nextId()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[CONFIG_NOT_FOUND]");
+    expect(r.stderr).toContain("config.json");
+  });
+
+  test("an unparsable config.json", async () => {
+    const dir = join(work, "broken");
+    require("node:fs").mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "config.json"), "{ not json");
+    const r = await oci(["--root", root, "run", "--bundle", dir, nextId()]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[INVALID_CONFIG]");
+    expect(r.stderr).toContain("not valid JSON");
+  });
+
+  test("an unknown namespace type names the field", async () => {
+    const r = await runWith((s) => s.linux!.namespaces!.push({ type: "foo" as never }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('config.json: linux.namespaces[6].type: unknown namespace "foo"');
+  });
+
+  test("an unknown mount type names the field", async () => {
+    const r = await runWith((s) => s.mounts!.push({ destination: "/x", type: "nosuchfs", source: "x" }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('config.json: mounts[6].type: unknown mount type "nosuchfs"');
+  });
+
+  test("a rootfs that does not exist", async () => {
+    const r = await runWith((s) => (s.root!.path = "no-such-rootfs"));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[ROOTFS_NOT_FOUND]");
+    expect(r.stderr).toContain("no-such-rootfs");
+  });
+
+  test("a command missing from the rootfs exits 127 with 'executable file not found'", async () => {
+    const r = await runWith((s) => (s.process!.args = ["no-such-command"]));
+    expect(r.status).toBe(127);
+    expect(r.stderr).toContain("executable file not found");
+    expect(r.stderr).toContain("no-such-command");
+    const abs = await runWith((s) => (s.process!.args = ["/bin/no-such-command"]));
+    expect(abs.status).toBe(127);
+  });
+
+  test("a command that is not executable exits 126", async () => {
+    writeFileSync(join(bundle.rootfs, "not-executable"), "data");
+    const r = await runWith((s) => (s.process!.args = ["/not-executable"]));
+    expect(r.status).toBe(126);
+    expect(r.stderr).toContain("[CANNOT_EXEC]");
+    rmSync(join(bundle.rootfs, "not-executable"));
+  });
+
+  test("a failing mount reports the step and the errno", async () => {
+    const r = await runWith((s) => s.mounts!.push({ destination: "/bad", type: "proc", source: "proc", options: ["nosuchoption=1"] }));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain("[MOUNT_FAILED] create container: mount proc on /bad: EINVAL");
+  });
+
+  test("an id already in use", async () => {
+    bundle.write(defaultSpec(["/init", "sleep", "30"]));
+    const id = nextId();
+    expect((await oci(["--root", root, "create", "--bundle", bundle.dir, id])).status).toBe(0);
+    try {
+      const again = await oci(["--root", root, "create", "--bundle", bundle.dir, id]);
+      expect(again.status).toBe(1);
+      expect(again.stderr).toContain("[CONTAINER_EXISTS]");
+      // the first container is untouched
+      expect(JSON.parse((await oci(["--root", root, "state", id])).stdout).status).toBe("created");
+    } finally {
+      await oci(["--root", root, "delete", "--force", id]);
+    }
+    expect(cgroupDirsOf(id)).toEqual([]);
+  });
+
+  test("an invalid id", async () => {
+    for (const id of ["..", "a/b", "with space"]) {
+      const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("invalid container id");
+    }
+  });
+
+  test("an unknown container", async () => {
+    for (const cmd of [["state"], ["start"], ["kill"], ["delete"]]) {
+      const r = await oci(["--root", root, ...cmd, "no-such-container"]);
+      expect(r.status).toBe(1);
+      expect(r.stderr).toContain("[CONTAINER_NOT_FOUND]");
+    }
+  });
+
+  test("an unknown signal", async () => {
+    const r = await oci(["--root", root, "kill", "whatever", "SIGNOPE"]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain('unknown signal "SIGNOPE"');
+  });
+});
