@@ -120,9 +120,10 @@ memhog (long mb)
 static int
 forkbomb (long n)
 {
+  static pid_t children[4096];
   long ok = 0;
   int failed_errno = 0;
-  for (long i = 0; i < n; i++)
+  for (long i = 0; i < n && i < 4096; i++)
     {
       pid_t pid = fork ();
       if (pid == 0)
@@ -135,13 +136,16 @@ forkbomb (long n)
           failed_errno = errno;
           break;
         }
-      ok++;
+      children[ok++] = pid;
     }
   printf ("forked %ld\n", ok);
   if (failed_errno)
     printf ("fork failed: %s\n", strerror (failed_errno));
   fflush (stdout);
-  kill (0, SIGKILL);
+  for (long i = 0; i < ok; i++)
+    kill (children[i], SIGKILL);
+  while (wait (NULL) > 0)
+    ;
   return 0;
 }
 

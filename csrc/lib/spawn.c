@@ -199,6 +199,10 @@ child_main (const struct plan *plan, int sock, int parent_sock)
           prctl (PR_SET_PDEATHSIG, SIGKILL);
         }
     }
+  /* a session of its own (as runc): the terminal's signals and a kill of
+     the CLI's process group reach the container only through the CLI */
+  if (ret == 0 && setsid () < 0)
+    ret = child_fail (&ctx, STAGE_SETUP, errno, "setsid", NULL, NULL, NULL);
   if (ret == 0)
     ret = run_steps (&ctx);
   sync_send (sock, SYNC_ERROR, ctx.err, ctx.stage, 0, ctx.text);
