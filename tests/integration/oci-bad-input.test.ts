@@ -4,7 +4,7 @@
  * nothing behind: no state directory, cgroup, mount or process.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
 import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, tempDir, type TestBundle } from "../helpers/oci.ts";
@@ -42,7 +42,7 @@ async function runWith(edit: (s: Spec) => void, id = nextId()) {
 describe.skipIf(!isRoot)("bad input", () => {
   test("a missing config.json", async () => {
     const empty = join(work, "empty");
-    require("node:fs").mkdirSync(empty, { recursive: true });
+    mkdirSync(empty, { recursive: true });
     const r = await oci(["--root", root, "run", "--bundle", empty, nextId()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("[CONFIG_NOT_FOUND]");
@@ -51,7 +51,7 @@ describe.skipIf(!isRoot)("bad input", () => {
 
   test("an unparsable config.json", async () => {
     const dir = join(work, "broken");
-    require("node:fs").mkdirSync(dir, { recursive: true });
+    mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "config.json"), "{ not json");
     const r = await oci(["--root", root, "run", "--bundle", dir, nextId()]);
     expect(r.status).toBe(1);

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { cgroupDirsOf, defaultSpec, makeBundle, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
 
 const isRoot = process.getuid?.() === 0;
 let work: string;
