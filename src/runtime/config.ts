@@ -81,6 +81,8 @@ const isUint32 = (v: unknown): v is number => Number.isInteger(v) && (v as numbe
 function stringArray(value: unknown, field: string): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw invalidField(field, "must be an array of strings");
+  const withNul = value.findIndex((v: string) => v.includes("\0"));
+  if (withNul >= 0) throw invalidField(`${field}[${withNul}]`, "contains a NUL byte");
   return value as string[];
 }
 

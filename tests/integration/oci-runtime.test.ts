@@ -27,12 +27,12 @@ afterAll(() => {
 });
 
 /** Run the probe with a spec changed by edit; returns the CLI's result. */
-async function probe(args: string[], edit: (s: Spec) => void = () => {}) {
+async function probe(args: string[], edit: (s: Spec) => void = () => {}, flags: string[] = []) {
   const spec = defaultSpec(["/init", ...args]);
   edit(spec);
   bundle.write(spec);
   const id = nextId();
-  const result = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+  const result = await oci(["--root", root, "run", ...flags, "--bundle", bundle.dir, id]);
   // run removes the container when it exits
   expect(existsSync(join(root, id))).toBe(false);
   expect(cgroupDirsOf(id)).toEqual([]);
@@ -150,6 +150,12 @@ describe.skipIf(!isRoot)("what the container sees", () => {
     expect(await proc.exited).toBe(0);
     expect(readFileSync(out, "utf8")).toBe("ready\ngot signal 15\n");
     expect(existsSync(join(root, id))).toBe(false);
+  });
+
+  test("--no-pivot moves the rootfs over / and chroots instead of pivot_root", async () => {
+    const r = await probe(["mounts"], () => {}, ["--no-pivot"]);
+    expect(r.status).toBe(0);
+    expect(r.stdout.split("\n")[0]).toContain(` ${bundle.rootfs} / `);
   });
 
   test("the command is looked up in the container's PATH", async () => {
