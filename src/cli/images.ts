@@ -1,30 +1,121 @@
-import { familiarName, parseReference, repositoryName } from "../image/reference.ts";
+import { familiarName, parseReference, repositoryName, type ImageReference } from "../image/reference.ts";
 import { shortId, type ImageRecord } from "../image/store.ts";
 import { defineCommand } from "./command.ts";
-import { humanSize, openStore, requireJsonFormat, table, timeAgo } from "./image/common.ts";
+import { dockerContext, formatRows } from "./format/template.ts";
+import { goTimeString, humanSize, humanSizeWithPrecision, unixAgo } from "./format/units.ts";
+import { openStore } from "./image/common.ts";
 
-interface ImageRow {
-  repository: string;
-  tag: string;
-  digest: string;
-  image: ImageRecord;
+/** docker/cli's image formats (cli/command/formatter/image.go). */
+const DEFAULT_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const DEFAULT_FORMAT_WITH_DIGEST = "table {{.Repository}}\t{{.Tag}}\t{{.Digest}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
+const QUIET_FORMAT = "{{.ID}}";
+
+export const IMAGE_HEADERS = {
+  ID: "IMAGE ID",
+  Repository: "REPOSITORY",
+  Tag: "TAG",
+  Digest: "DIGEST",
+  CreatedSince: "CREATED",
+  CreatedAt: "CREATED AT",
+  Size: "SIZE",
+  Containers: "CONTAINERS",
+  VirtualSize: "SIZE",
+  SharedSize: "SHARED SIZE",
+  UniqueSize: "UNIQUE SIZE",
+};
+
+/**
+ * One line of `images`: the fields of docker/cli's imageContext, in the
+ * sorted order its JSON has. Containers, SharedSize and UniqueSize are what
+ * the daemon reports when it did not count them.
+ */
+export interface ImageRow {
+  Containers: string;
+  CreatedAt: string;
+  CreatedSince: string;
+  Digest: string;
+  ID: string;
+  Repository: string;
+  SharedSize: string;
+  Size: string;
+  Tag: string;
+  UniqueSize: string;
+  VirtualSize: string;
 }
 
-/** One row per tag, as Docker lists them; an untagged image is one <none> row. */
-function rowsOf(image: ImageRecord): ImageRow[] {
-  const digestOf = (repo: string) => image.repoDigests.map((d) => parseReference(d)).find((r) => repositoryName(r) === repo)?.digest ?? "<none>";
-  const rows: ImageRow[] = image.tags.map((t) => {
-    const ref = parseReference(t);
-    return { repository: familiarName(ref), tag: ref.tag ?? "<none>", digest: digestOf(repositoryName(ref)), image };
-  });
-  for (const d of image.repoDigests) {
-    const ref = parseReference(d);
-    if (!image.tags.some((t) => repositoryName(parseReference(t)) === repositoryName(ref))) {
-      rows.push({ repository: familiarName(ref), tag: "<none>", digest: ref.digest!, image });
+export interface ImageRowOptions {
+  /** --digests: a row per tag and digest; without it digests are not shown */
+  digests: boolean;
+  noTrunc: boolean;
+  now?: number;
+}
+
+/** The API's Created: whole Unix seconds, 0 when the image does not say. */
+function createdSeconds(image: ImageRecord): number {
+  const ms = image.created ? Date.parse(image.created) : Number.NaN;
+  return Number.isFinite(ms) ? Math.trunc(ms / 1000) : 0;
+}
+
+/**
+ * The rows docker/cli's imageFormatTaggedAndDigest makes of one image: a row
+ * per repository tag (times each of the repository's digests with
+ * --digests), then rows for repositories known only by digest, or one
+ * <none> row for a dangling image.
+ */
+export function imageRows(image: ImageRecord, options: ImageRowOptions): ImageRow[] {
+  const created = createdSeconds(image);
+  const row = (repository: string, tag: string, digest: string): ImageRow =>
+    dockerContext({
+      Containers: "N/A",
+      CreatedAt: goTimeString(created),
+      CreatedSince: unixAgo(created, options.now),
+      Digest: digest,
+      ID: options.noTrunc ? image.id : shortId(image.id),
+      Repository: repository,
+      SharedSize: "N/A",
+      Size: humanSizeWithPrecision(image.size, 3),
+      Tag: tag,
+      UniqueSize: "N/A",
+      VirtualSize: humanSize(image.size),
+    });
+  if (image.tags.length === 0 && image.repoDigests.length === 0) return [row("<none>", "<none>", "<none>")];
+
+  const group = (names: string[], part: (ref: ImageReference) => string | undefined) => {
+    const byRepo = new Map<string, string[]>();
+    for (const name of names) {
+      const ref = parseReference(name);
+      const value = part(ref);
+      if (value === undefined) continue;
+      byRepo.set(familiarName(ref), [...(byRepo.get(familiarName(ref)) ?? []), value]);
+    }
+    return byRepo;
+  };
+  const tagsByRepo = group(image.tags, (ref) => ref.tag);
+  const digestsByRepo = group(image.repoDigests, (ref) => ref.digest);
+  const rows: ImageRow[] = [];
+  for (const [repo, tags] of tagsByRepo) {
+    const digests = options.digests ? (digestsByRepo.get(repo) ?? []) : [];
+    digestsByRepo.delete(repo);
+    for (const tag of tags) {
+      if (digests.length === 0) rows.push(row(repo, tag, "<none>"));
+      for (const digest of digests) rows.push(row(repo, tag, digest));
     }
   }
-  if (rows.length === 0) rows.push({ repository: "<none>", tag: "<none>", digest: "<none>", image });
+  for (const [repo, digests] of digestsByRepo) {
+    if (options.digests) rows.push(...digests.map((digest) => row(repo, "<none>", digest)));
+    else rows.push(row(repo, "<none>", ""));
+  }
   return rows;
+}
+
+/** docker/cli's NewImageFormat: the default table (with digests, or IDs only), or the user's format with a digest column added under --digests. */
+export function imageFormat(format: string | undefined, quiet: boolean, digests: boolean): string {
+  if (format === undefined || format === "" || format === "table") {
+    if (quiet) return QUIET_FORMAT;
+    return digests ? DEFAULT_FORMAT_WITH_DIGEST : DEFAULT_FORMAT;
+  }
+  if (format.startsWith("table") && digests && !format.includes("{{.Digest}}")) return `${format}\t{{.Digest}}`;
+  return format;
 }
 
 export default defineCommand({
@@ -34,55 +125,25 @@ export default defineCommand({
     quiet: { type: "boolean", alias: "q", description: "Only show image IDs" },
     digests: { type: "boolean", description: "Show digests" },
     noTrunc: { type: "boolean", description: "Do not truncate image IDs" },
-    format: { type: "string", description: "Output format: table or json (one object per line)", valueHint: "table|json" },
+    format: {
+      type: "string",
+      description: "Format output using a custom template: 'table', 'table TEMPLATE' (with a header row), 'json', or a Go template such as '{{.Repository}}:{{.Tag}}'",
+      valueHint: "string",
+    },
   },
   run({ args, globals }) {
-    const format = requireJsonFormat(args.format);
     const store = openStore(globals);
-    let rows: ImageRow[];
+    let images: ImageRecord[];
     try {
-      rows = store.listImages().flatMap(rowsOf);
+      images = store.listImages();
     } finally {
       store.close();
     }
-    if (args.repository) {
-      const filter = parseReference(args.repository, { defaultTag: false });
-      const repo = familiarName(filter);
-      rows = rows.filter((r) => r.repository === repo && (filter.tag === undefined || r.tag === filter.tag));
-      if (filter.digest) rows = rows.filter((r) => r.digest === filter.digest);
-    }
-    const id = (image: ImageRecord) => (args.noTrunc ? image.id : shortId(image.id));
-    if (args.quiet) {
-      const ids = [...new Set(rows.map((r) => id(r.image)))];
-      if (ids.length > 0) process.stdout.write(`${ids.join("\n")}\n`);
-      return;
-    }
-    if (format === "json") {
-      for (const r of rows) {
-        process.stdout.write(
-          `${JSON.stringify({
-            Containers: "N/A",
-            CreatedAt: r.image.created ?? "",
-            CreatedSince: timeAgo(r.image.created),
-            Digest: r.digest,
-            ID: id(r.image),
-            Repository: r.repository,
-            SharedSize: "N/A",
-            Size: humanSize(r.image.size),
-            Tag: r.tag,
-            UniqueSize: "N/A",
-            VirtualSize: humanSize(r.image.size),
-          })}\n`,
-        );
-      }
-      return;
-    }
-    const header = args.digests ? ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"] : ["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"];
-    const cells = rows.map((r) => {
-      const base = [r.repository, r.tag];
-      if (args.digests) base.push(r.digest);
-      return [...base, id(r.image), timeAgo(r.image.created), humanSize(r.image.size)];
-    });
-    process.stdout.write(table(header, cells));
+    const filter = args.repository ? parseReference(args.repository, { defaultTag: false }) : undefined;
+    if (filter?.digest) images = images.filter((image) => image.repoDigests.includes(`${repositoryName(filter)}@${filter.digest}`));
+    const options = { digests: args.digests === true, noTrunc: args.noTrunc === true };
+    let rows = images.flatMap((image) => imageRows(image, options));
+    if (filter) rows = rows.filter((r) => r.Repository === familiarName(filter) && (filter.tag === undefined || r.Tag === filter.tag));
+    process.stdout.write(formatRows(imageFormat(args.format, args.quiet === true, options.digests), rows, IMAGE_HEADERS));
   },
 });

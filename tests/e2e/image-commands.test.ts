@@ -68,7 +68,17 @@ test("pull, images, inspect, history; the layer directories hold the image's fil
   expect(containr(root, ["images", "-q"]).stdout).toBe(`${image.configDigest.slice(7, 19)}\n`);
   expect(containr(root, ["images", "--digests"]).stdout).toContain(image.manifestDigest);
   const json = JSON.parse(containr(root, ["images", "--format", "json"]).stdout);
-  expect(json).toMatchObject({ Repository: `${registry.domain}/e2e/app`, Tag: "v1", Digest: image.manifestDigest });
+  expect(json).toMatchObject({ Repository: `${registry.domain}/e2e/app`, Tag: "v1", Digest: "<none>", ID: image.configDigest.slice(7, 19) });
+  expect(JSON.parse(containr(root, ["images", "--digests", "--format", "json"]).stdout)).toMatchObject({ Digest: image.manifestDigest });
+  // Go templates, docker's `table` prefix and --digests on a user table, as `docker images` prints them.
+  expect(containr(root, ["images", "--format", "{{.Repository}}:{{.Tag}}"]).stdout).toBe(`${ref}\n`);
+  const sized = containr(root, ["images", "--format", "table {{.ID}}\\t{{.Size}}"]).stdout.split("\n");
+  expect(sized[0]).toBe("IMAGE ID       SIZE");
+  expect(sized[1]).toMatch(new RegExp(`^${image.configDigest.slice(7, 19)}   \\d+(\\.\\d+)?[kM]?B$`));
+  expect(containr(root, ["images", "--digests", "--format", "table {{.Tag}}"]).stdout).toMatch(new RegExp(`^TAG\\s+DIGEST\nv1\\s+${image.manifestDigest}\n$`));
+  const badTemplate = containr(root, ["images", "--format", "{{.Nope}}"]);
+  expect(badTemplate.status).toBe(125);
+  expect(badTemplate.stderr).toContain("can't evaluate field Nope");
 
   const [inspect] = JSON.parse(containr(root, ["image", "inspect", ref]).stdout);
   expect(inspect).toMatchObject({
@@ -92,6 +102,17 @@ test("pull, images, inspect, history; the layer directories hold the image's fil
   expect(history.status).toBe(0);
   expect(history.stdout.split("\n")[1]).toStartWith(image.configDigest.slice(7, 19));
   expect(history.stdout).toContain("test layer 0");
+  expect(history.stdout.split("\n")[0]).toMatch(/^IMAGE\s+CREATED\s+CREATED BY\s+SIZE\s+COMMENT$/);
+  expect(containr(root, ["history", "--format", "{{.CreatedBy}}|{{.CreatedAt}}", ref], { env: { TZ: "UTC" } }).stdout).toBe(
+    [2, 1, 0].map((i) => `test layer ${i}|2024-05-01T12:00:00Z`).join("\n") + "\n",
+  );
+  const historyJson = containr(root, ["history", "--format", "json", ref]).stdout.trim().split("\n");
+  expect(historyJson).toHaveLength(3);
+  expect(historyJson[1]).toContain('"ID":"\\u003cmissing\\u003e"');
+  expect(JSON.parse(historyJson[0]!)).toMatchObject({ ID: image.configDigest.slice(7, 19), CreatedBy: "test layer 2" });
+  const bytes = containr(root, ["history", "--human=false", "--format", "table {{.Size}}", ref]).stdout.split("\n");
+  expect(bytes[0]).toBe("SIZE");
+  expect(bytes.slice(1, 4).every((line) => /^\d+$/.test(line))).toBe(true);
 });
 
 test("an unknown image: IMAGE_NOT_FOUND, manifest unknown, naming the reference", () => {

@@ -101,3 +101,17 @@ export function tabwrite(text: string, options: TabwriterOptions = DOCKER_TABLE)
 export function formatTable(rows: string[][], options: TabwriterOptions = DOCKER_TABLE): string {
   return tabwrite(rows.map((row) => `${row.join("\t")}\n`).join(""), options);
 }
+
+/** docker/cli's formatter.Ellipsis: at most `width` terminal columns, the last of them "…" when the text is cut. */
+export function ellipsis(text: string, width: number): string {
+  if (Bun.stringWidth(text) <= width) return text;
+  let out = "";
+  let used = 0;
+  for (const ch of text) {
+    const w = Bun.stringWidth(ch);
+    if (used + w > width - 1) break;
+    out += ch;
+    used += w;
+  }
+  return `${out}…`;
+}

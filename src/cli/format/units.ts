@@ -245,6 +245,63 @@ export function containerStatus(state: ContainerStateSummary, now: number = Date
 
 /** The CREATED column of `ps`: whole seconds since create, on this clock ("2 hours ago"). */
 export function createdAgo(created: string, now: number = Date.now()): string {
-  const createdSecond = Math.trunc(Date.parse(created) / SECOND) * SECOND;
-  return `${humanDuration(now - createdSecond)} ago`;
+  return unixAgo(Math.trunc(Date.parse(created) / SECOND), now);
+}
+
+/** The local zone's UTC offset at `date` in minutes east of UTC (JavaScript counts west). */
+function offsetMinutes(date: Date): number {
+  return -date.getTimezoneOffset();
+}
+
+function pad2(n: number): string {
+  return String(n).padStart(2, "0");
+}
+
+/** "+hh:mm" (sep ":") or "+hhmm" (sep "") */
+function offsetText(minutes: number, sep: string): string {
+  const abs = Math.abs(minutes);
+  return `${minutes < 0 ? "-" : "+"}${pad2(Math.trunc(abs / 60))}${sep}${pad2(abs % 60)}`;
+}
+
+/** Date and time of day in the local zone: "2006-01-02", "15:04:05". */
+function localParts(date: Date): [string, string] {
+  return [
+    `${String(date.getFullYear()).padStart(4, "0")}-${pad2(date.getMonth() + 1)}-${pad2(date.getDate())}`,
+    `${pad2(date.getHours())}:${pad2(date.getMinutes())}:${pad2(date.getSeconds())}`,
+  ];
+}
+
+/**
+ * The zone's abbreviation as Go prints it: the tz database's ("UTC", "CET",
+ * "PST"), or the numeric offset for zones that have none ("+03", "+0530").
+ * ICU (en-US) knows abbreviations only where they are common and spells the
+ * others "GMT+5:30", which Go never prints: those become the numeric offset,
+ * right for zones the tz database has no letters for (Asia/Dubai "+04") but
+ * not for the few it has and ICU lacks (Asia/Kolkata is "IST" in Go).
+ */
+function zoneAbbreviation(date: Date): string {
+  const name = new Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(date).find((p) => p.type === "timeZoneName")?.value ?? "";
+  if (name !== "" && !/^GMT[+-]/.test(name)) return name;
+  const minutes = offsetMinutes(date);
+  return minutes % 60 === 0 ? offsetText(minutes, "").slice(0, 3) : offsetText(minutes, "");
+}
+
+/** Go's time.Time.String() of a whole second in the local zone: "2024-05-01 12:00:00 +0000 UTC" (`docker images`' CreatedAt). */
+export function goTimeString(unixSeconds: number): string {
+  const date = new Date(unixSeconds * SECOND);
+  const [day, time] = localParts(date);
+  return `${day} ${time} ${offsetText(offsetMinutes(date), "")} ${zoneAbbreviation(date)}`;
+}
+
+/** Go's time.RFC3339 of a whole second in the local zone: "2024-05-01T12:00:00Z", "2024-05-01T14:00:00+02:00". */
+export function rfc3339(unixSeconds: number): string {
+  const date = new Date(unixSeconds * SECOND);
+  const [day, time] = localParts(date);
+  const minutes = offsetMinutes(date);
+  return `${day}T${time}${minutes === 0 ? "Z" : offsetText(minutes, ":")}`;
+}
+
+/** Docker's "N units ago" of an API timestamp in whole Unix seconds: HumanDuration(now - time.Unix(created, 0)) + " ago". */
+export function unixAgo(unixSeconds: number, now: number = Date.now()): string {
+  return `${humanDuration(now - unixSeconds * SECOND)} ago`;
 }

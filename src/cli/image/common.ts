@@ -1,12 +1,12 @@
 /**
  * What the image commands share: the store under --root, the registry
- * flags, Docker's size and time formats, and the pull progress display.
+ * flags, and the pull progress display.
  */
-import { ContainrError } from "../../diag/errors.ts";
 import { parsePlatform, type Descriptor, type Platform } from "../../image/manifest.ts";
 import type { LayerPhase, PullProgress } from "../../image/pull.ts";
 import { ImageStore } from "../../image/store.ts";
 import type { FlagDef } from "../command.ts";
+import { humanSize } from "../format/units.ts";
 
 export function openStore(globals: Record<string, unknown>): ImageStore {
   return ImageStore.open(String(globals.root ?? "/var/lib/containr"));
@@ -22,63 +22,6 @@ export const platformFlag = { type: "string", description: "Platform of a multi-
 
 export function platformOf(value: string | undefined): Platform | undefined {
   return value === undefined ? undefined : parsePlatform(value);
-}
-
-/** Docker's human sizes: decimal units, three significant digits ("5.58MB"). */
-export function humanSize(bytes: number): string {
-  const units = ["B", "kB", "MB", "GB", "TB", "PB"];
-  let value = bytes;
-  let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
-    unit++;
-  }
-  return `${Number(value.toPrecision(3))}${units[unit]}`;
-}
-
-/** Docker's "2 weeks ago". */
-export function timeAgo(iso: string | undefined, now = Date.now()): string {
-  if (!iso) return "N/A";
-  const then = Date.parse(iso);
-  if (!Number.isFinite(then)) return "N/A";
-  const s = Math.max(0, Math.round((now - then) / 1000));
-  const steps: [number, string][] = [
-    [60, "second"],
-    [60, "minute"],
-    [24, "hour"],
-    [7, "day"],
-    [4.35, "week"],
-    [12, "month"],
-    [Infinity, "year"],
-  ];
-  if (s < 1) return "Less than a second ago";
-  let value = s;
-  for (const [size, name] of steps) {
-    if (value < size) {
-      const n = Math.floor(value);
-      if (name === "second" && n < 60) return `${n} second${n === 1 ? "" : "s"} ago`;
-      return n === 1 ? `${name === "hour" ? "An" : "A"} ${name} ago` : `${n} ${name}s ago`;
-    }
-    value /= size;
-  }
-  return "N/A";
-}
-
-/** Left-aligned columns separated by three spaces, as Docker's tabwriter prints them. */
-export function table(header: string[], rows: string[][]): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]!)))
-      .join("   ")
-      .trimEnd();
-  return `${[header, ...rows].map(line).join("\n")}\n`;
-}
-
-export function requireJsonFormat(format: string | undefined): "json" | "table" {
-  if (format === undefined || format === "table") return "table";
-  if (format === "json" || format === "{{json .}}") return "json";
-  throw new ContainrError("USAGE", `unsupported --format "${format}": containr supports "table" and "json"`);
 }
 
 const PHASE_TEXT: Record<LayerPhase, string> = {
