@@ -79,7 +79,8 @@ if (!process.argv.includes("--native-only")) {
   mkdirSync(join(root, "bin"), { recursive: true });
   // A root tool must never load ./.env, ./bunfig.toml (preload scripts),
   // tsconfig.json or package.json from the directory it is started in.
-  await $`${process.execPath} build --compile --minify --sourcemap=none \
+  // --bytecode: the bundle is precompiled, which saves most of its parse time at every start.
+  await $`${process.execPath} build --compile --minify --bytecode --sourcemap=none \
     --no-compile-autoload-dotenv --no-compile-autoload-bunfig \
     --no-compile-autoload-tsconfig --no-compile-autoload-package-json \
     ${join(root, "src/main.ts")} --outfile ${join(root, "bin/containr")}`.quiet();

@@ -6,5 +6,5 @@ import { OCI_LINK_NAME, runCli } from "./cli/main.ts";
 const argv = process.argv.slice(2);
 if (basename(process.argv0) === OCI_LINK_NAME) argv.unshift("oci");
 
-const status = await runCli(argv);
-process.exit(status);
+// No top-level await: the executable is compiled to bytecode, which is CommonJS.
+void runCli(argv).then((status) => process.exit(status));

@@ -27,7 +27,10 @@ export async function runCli(argv: string[]): Promise<number> {
           if (err instanceof HelpRequested) process.stdout.write(`${await renderHelp(cmd)}\n`);
           throw err;
         }
-        Object.assign(globals, parsed.values);
+        // A group's flags replace same-named ones of the groups above it, set
+        // or not: `containr oci --root` is the runtime's state root, never the
+        // engine's data root.
+        for (const name of Object.keys(cmd.args)) globals[name] = parsed.values[name];
         await cmd.setup?.(parsed.values, globals);
         const name = parsed.positionals[0];
         if (name === undefined) {

@@ -1,5 +1,4 @@
-import { createConsola, type ConsolaInstance, type LogObject } from "consola/core";
-import { formatWithOptions } from "node:util";
+import type { ConsolaInstance, LogObject } from "consola/core";
 import { writeSync } from "node:fs";
 import type { ContainrError } from "./errors.ts";
 
@@ -34,6 +33,7 @@ function levelName(level: number): string {
 }
 
 function messageOf(obj: LogObject): string {
+  const { formatWithOptions } = require("node:util") as typeof import("node:util");
   return formatWithOptions({ colors: false, breakLength: Infinity }, ...(obj.args as unknown[]));
 }
 
@@ -51,14 +51,44 @@ const reporter = {
   },
 };
 
-/** The logger for diagnostics. consola/core: no fancy reporter, no throttling of repeats. */
-export const log: ConsolaInstance = createConsola({
-  level: LEVELS.warn,
-  throttle: 0,
-  reporters: [reporter],
-  stdout: process.stderr,
-  stderr: process.stderr,
-});
+let level = LEVELS.warn;
+let instance: ConsolaInstance | undefined;
+
+/**
+ * consola, created on the first message that passes the level: most runs log
+ * nothing, and loading it costs milliseconds of start-up on every command.
+ * consola/core: no fancy reporter; throttle 0: no folding of repeated lines.
+ */
+function consola(): ConsolaInstance {
+  if (!instance) {
+    const { createConsola } = require("consola/core") as typeof import("consola/core");
+    instance = createConsola({ level, throttle: 0, reporters: [reporter], stdout: process.stderr, stderr: process.stderr });
+  }
+  return instance;
+}
+
+type LogFn = (message: unknown, ...args: unknown[]) => void;
+const at =
+  (threshold: number, method: "error" | "warn" | "info" | "debug" | "trace"): LogFn =>
+  (...args) => {
+    if (level >= threshold) consola()[method](...(args as [unknown, ...unknown[]]));
+  };
+
+/** The logger for diagnostics (stderr, or --log FILE). */
+export const log = {
+  error: at(LEVELS.error, "error"),
+  warn: at(LEVELS.warn, "warn"),
+  info: at(LEVELS.info, "info"),
+  debug: at(LEVELS.debug, "debug"),
+  trace: at(LEVELS.trace, "trace"),
+  get level(): number {
+    return level;
+  },
+  set level(value: number) {
+    level = value;
+    if (instance) instance.level = value;
+  },
+};
 
 export interface LogSettings {
   level?: LogLevelName;
@@ -70,8 +100,8 @@ export interface LogSettings {
 /** Apply --log-level/--debug/--log-format/--log, with CONTAINR_LOG_LEVEL as the default level. */
 export function configureLogging(settings: LogSettings, openFile: (path: string) => number): void {
   const envLevel = process.env.CONTAINR_LOG_LEVEL;
-  const level = settings.level ?? (envLevel && isLogLevel(envLevel) ? envLevel : undefined);
-  if (level) log.level = LEVELS[level];
+  const requested = settings.level ?? (envLevel && isLogLevel(envLevel) ? envLevel : undefined);
+  if (requested) log.level = LEVELS[requested];
   if (settings.format) format = settings.format;
   if (settings.file) outputFd = openFile(settings.file);
 }
