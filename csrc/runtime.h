@@ -1,9 +1,11 @@
 #ifndef CONTAINR_RUNTIME_H
 #define CONTAINR_RUNTIME_H
 /*
- * The container's first process, between clone3 and execve. It runs in a
- * child cloned from a multithreaded Bun: only raw system calls, stack and
- * static buffers; no malloc, stdio or locks. Every step returns 0 or a
+ * The container's first process, between its clone and execve. It is
+ * cloned by containr-init (csrc/bin/containr-init/), a small static,
+ * single-threaded helper; it still keeps to raw system calls, stack and
+ * static buffers (no malloc or stdio), so that a failure is always
+ * reported the same way. Every step returns 0 or a
  * negative errno after recording what failed in the child_ctx; child_main
  * sends that to the parent as ERROR{stage, errno, text} and exits.
  */
@@ -57,7 +59,8 @@ int child_find_executable (struct child_ctx *ctx, char *out, size_t cap);
 int child_wait_exec_fifo (struct child_ctx *ctx);
 int child_exec (struct child_ctx *ctx, const char *path);
 
-/* spawn.c: the child's entry after the clone; never returns. */
-__attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock, int parent_sock);
+/* child-main.c: the init's entry after containr-init cloned it, with the
+   sync socket; never returns. */
+__attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock);
 
 #endif

@@ -5,8 +5,11 @@
  * SOCK_SEQPACKET socketpair (one message per packet, so no framing).
  * Mirrored in src/runtime/protocol.ts.
  *
- * Child → parent, in order:
- *   [CHILD_PID]            after the extra fork (joined pid namespace): value = the init's pid
+ * Child → parent, in order (the first two from containr-init, the rest from the init):
+ *   [CHILD_READY_FOR_MAPS] new user namespace: containr-init (its pid is the one the parent
+ *                          knows from the spawn) waits for MAPS_WRITTEN (uid_map, gid_map, setgroups)
+ *   CHILD_PID              containr-init cloned the init and exits: value = the init's pid,
+ *                          stage = flags (init-helper.h: SPAWN_PID_IN_CGROUP)
  *   CHILD_CGROUP_WAIT      alive, in its namespaces; waits for CGROUP_DONE
  *   CHILD_MOUNTS_DONE      root filesystem ready, pivoted
  *   CHILD_READY            set up; waits on the exec fifo (create) or execs (run)

@@ -3,7 +3,9 @@
  * npm run build: compile csrc/ with the system C compiler, then bundle
  * src/main.ts with the C artefacts embedded into one executable, bin/containr.
  *
- *   build/libcontainr.so     loaded through bun:ffi (src/native/)
+ *   build/libcontainr.so     loaded through bun:ffi (src/native/): csrc/lib/*.c but the init's child-*.c
+ *   build/containr-init      the static helper that clones a container's init (ADR 0001): csrc/bin/containr-init/
+ *                            linked with csrc/lib/*.c (child-*.c are the init's steps)
  *   build/containr-monitor   static helper executables, embedded and written out at run time
  *   build/testinit           static probe run inside test containers (tests only, not embedded)
  *
@@ -44,9 +46,15 @@ function upToDate(output: string, inputs: string[]): boolean {
   }
 }
 
-/** The FFI library: every csrc/lib/*.c, position independent. */
+/** The container init's steps: they run in containr-init's clone, never in the Bun process. */
+const isInitStep = (file: string) => /\/child-[^/]*\.c$/.test(file);
+
+/** Executables that also link csrc/lib/ (the plan, the sync protocol, the init's steps). */
+const LINKED_WITH_LIB = new Set(["containr-init"]);
+
+/** The FFI library: csrc/lib/*.c but the init's steps, position independent. */
 async function buildLibrary(): Promise<void> {
-  const files = sources(join(csrc, "lib"));
+  const files = sources(join(csrc, "lib")).filter((f) => !isInitStep(f));
   const output = join(out, "libcontainr.so");
   if (upToDate(output, files)) return;
   await $`${cc} ${common} -fPIC -shared -fvisibility=hidden -o ${output} ${files}`;
@@ -66,10 +74,13 @@ async function buildExecutables(): Promise<void> {
     const isDir = statSync(path).isDirectory();
     if (!isDir && !entry.endsWith(".c")) continue;
     const name = isDir ? entry : entry.slice(0, -2);
-    const files = isDir ? sources(path) : [path];
+    const own = isDir ? sources(path) : [path];
+    const files = LINKED_WITH_LIB.has(name) ? [...own, ...sources(join(csrc, "lib"))] : own;
     const output = join(out, name);
     if (upToDate(output, files)) continue;
-    await $`${cc} ${common} -static -o ${output} ${files}`;
+    // only what main() reaches is kept from csrc/lib/
+    const sections = LINKED_WITH_LIB.has(name) ? ["-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections"] : [];
+    await $`${cc} ${common} ${sections} -static -o ${output} ${files}`;
   }
 }
 

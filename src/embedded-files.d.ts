@@ -4,3 +4,11 @@ declare module "*.so" {
   const path: string;
   export default path;
 }
+declare module "*/containr-init" {
+  const path: string;
+  export default path;
+}
+declare module "*/containr-monitor" {
+  const path: string;
+  export default path;
+}

@@ -1,11 +1,14 @@
 /**
  * Typed wrappers over the runtime's C (csrc/lib/spawn.c, sync.c, wait.c):
- * the clone3 of a container's first process, the sync socket, waiting with
- * signal forwarding, pidfds, the exec fifo and flock. Errors are
- * ContainrErrors built from the errno, with `what` as the context.
+ * starting containr-init, which clones a container's first process, the
+ * sync socket, waiting with signal forwarding, pidfds, the exec fifo and
+ * flock. Errors are ContainrErrors built from the errno, with `what` as the
+ * context.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
+import initHelper from "../../build/containr-init" with { type: "file" };
 import { fromErrno, type ErrorCode } from "../diag/errors.ts";
+import { materialize } from "./embedded.ts";
 import { libraryPath } from "./library.ts";
 
 const { i32, u32 } = FFIType;
@@ -15,7 +18,7 @@ let lib: ReturnType<typeof load> | undefined;
 
 function load() {
   return dlopen(libraryPath(), {
-    containr_spawn: { args: [pointer, u32, i32, pointer], returns: i32 },
+    containr_spawn: { args: [pointer, pointer, u32, i32, pointer], returns: i32 },
     containr_sync_recv: { args: [i32, pointer, i32], returns: i32 },
     containr_sync_send: { args: [i32, u32], returns: i32 },
     containr_wait_forwarding: { args: [i32], returns: i32 },
@@ -48,20 +51,26 @@ export const ETIMEDOUT = 110;
 export const ESRCH = 3;
 export const EPIPE = 32;
 
-export interface SpawnedChild {
+export interface SpawnedHelper {
+  /** containr-init's pid: a child of this process until it is reaped */
   pid: number;
-  pidfd: number;
   /** the parent's end of the SOCK_SEQPACKET sync socket */
   sock: number;
-  /** true when clone3 placed the child in the cgroup (CLONE_INTO_CGROUP) */
-  intoCgroup: boolean;
 }
 
-/** Clone the container's first process from a plan (src/runtime/plan.ts). cgroupFd: a cgroup v2 directory fd, or -1. */
-export function spawnContainer(plan: Uint8Array, cgroupFd: number): SpawnedChild {
-  const out = new Int32Array(4);
-  check(sym().containr_spawn(ptr(plan), plan.byteLength, cgroupFd, ptr(out)), "clone the container process", "NAMESPACE_FAILED");
-  return { pid: out[0]!, pidfd: out[1]!, sock: out[2]!, intoCgroup: out[3] === 1 };
+let helperPath: string | undefined;
+
+/**
+ * Start containr-init (csrc/bin/containr-init/) on a plan (src/runtime/plan.ts):
+ * it creates the namespaces, clones the container's init as a child of this
+ * process and reports its pid over the socket. cgroupFd: a cgroup v2
+ * directory fd for CLONE_INTO_CGROUP, or -1.
+ */
+export function spawnInitHelper(plan: Uint8Array, cgroupFd: number): SpawnedHelper {
+  helperPath ??= materialize(initHelper, 0o700);
+  const out = new Int32Array(2);
+  check(sym().containr_spawn(cstr(helperPath), ptr(plan), plan.byteLength, cgroupFd, ptr(out)), "start the container's init helper", "NAMESPACE_FAILED");
+  return { pid: out[0]!, sock: out[1]! };
 }
 
 /** Size of one sync message (csrc/sync.h struct sync_msg). */

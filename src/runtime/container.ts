@@ -18,9 +18,9 @@ import {
   pidfdWaitExit,
   reap,
   releaseExecFifo,
-  spawnContainer,
+  spawnInitHelper,
   waitForwardingSignals,
-  type SpawnedChild,
+  type SpawnedHelper,
 } from "../native/runtime.ts";
 import { loadBundle } from "./bundle.ts";
 import { containerConfig } from "./config.ts";
@@ -87,7 +87,15 @@ function writePidFile(path: string, pid: number): void {
   renameSync(tmp, path);
 }
 
-function killAndReap(child: SpawnedChild): void {
+/** The container's init: a child of this process (containr-init clones it with CLONE_PARENT). */
+interface InitProcess {
+  pid: number;
+  pidfd: number;
+  /** the parent's end of the sync socket */
+  sock: number;
+}
+
+function killAndReap(child: InitProcess): void {
   pidfdSignal(child.pidfd, 9);
   reap(child.pid);
 }
@@ -95,7 +103,7 @@ function killAndReap(child: SpawnedChild): void {
 interface Created {
   state: ContainerState;
   dir: string;
-  child: SpawnedChild;
+  child: InitProcess;
   channel: SyncChannel;
   cgroup: CgroupManager;
   undo: Undo;
@@ -138,26 +146,30 @@ function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Create
 
     const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
     const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
-    let child: SpawnedChild;
+    let helper: SpawnedHelper;
     try {
-      child = spawnContainer(encodePlan(config, { execFifo: fifo, noPivot: o.noPivot }), cgroupFd);
+      helper = spawnInitHelper(encodePlan(config, { execFifo: fifo, noPivot: o.noPivot }), cgroupFd);
     } finally {
       if (cgroupFd >= 0) closeSync(cgroupFd);
     }
-    const spawned = child;
-    undo.push("stop the container process", () => killAndReap(spawned));
-    undo.push("close the sync socket", () => closeFd(spawned.sock));
-    timer.step("clone");
+    const { pid: helperPid, sock } = helper;
+    let helperReaped = false;
+    // in reverse: the socket's close ends a helper that still waits for the parent, then it is reaped
+    undo.push("reap the init helper", () => helperReaped || reap(helperPid));
+    undo.push("close the sync socket", () => closeFd(sock));
+    timer.step("spawn");
 
-    const channel = new SyncChannel(child.sock);
-    channel.waitForCgroupWait((pid) => {
-      // the child forked once more into a joined pid namespace and exited
-      reap(spawned.pid);
-      closeFd(spawned.pidfd);
-      spawned.pid = pid;
-      spawned.pidfd = pidfdOpen(pid);
-    });
-    if (!child.intoCgroup) cgroup.addProcess(child.pid);
+    const channel = new SyncChannel(sock);
+    const init = channel.waitForChildPid();
+    // the helper exits right after CHILD_PID; the init, its sibling, is our child
+    reap(helperPid);
+    helperReaped = true;
+    const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
+    undo.push("stop the container process", () => killAndReap(child));
+    timer.step("namespaces and clone");
+
+    channel.waitForCgroupWait();
+    if (!init.inCgroup) cgroup.addProcess(child.pid);
     channel.sendCgroupDone();
     timer.step("cgroup placement");
     channel.waitForMountsDone();

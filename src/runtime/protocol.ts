@@ -101,6 +101,9 @@ const NAMES: Record<MessageType, string> = {
 
 const nameOf = (type: number) => NAMES[type as MessageType] ?? `message type ${type}`;
 
+/** CHILD_PID's flag: the init was created in its cgroup (csrc/init-helper.h). */
+const SPAWN_PID_IN_CGROUP = 1;
+
 /** How long the parent waits for any one step of the child before giving up. */
 const STEP_TIMEOUT_MS = 60_000;
 
@@ -133,20 +136,18 @@ export class SyncChannel {
   }
 
   /**
-   * The child is in its namespaces and waits to be placed in its cgroup.
-   * onPid gets the init's pid when the child had to fork once more (a
-   * pid namespace joined by path).
+   * containr-init cloned the container's init (a child of this process)
+   * and exits. inCgroup: clone3 already placed it (CLONE_INTO_CGROUP;
+   * csrc/init-helper.h's SPAWN_PID_IN_CGROUP in the stage field).
    */
-  waitForCgroupWait(onPid: (pid: number) => void): void {
-    let msg = this.next();
-    if (msg?.type === MessageType.ChildPid) {
-      onPid(msg.value);
-      msg = this.next();
-    }
-    if (msg === undefined) throw new ContainrError("CONTAINER_INIT_FAILED", "the container's init exited before asking for its cgroup");
-    if (msg.type !== MessageType.ChildCgroupWait) {
-      throw new ContainrError("INTERNAL", `protocol error: expected CHILD_CGROUP_WAIT, received ${nameOf(msg.type)}`);
-    }
+  waitForChildPid(): { pid: number; inCgroup: boolean } {
+    const msg = this.expect(MessageType.ChildPid, "creating its namespaces");
+    return { pid: msg.value, inCgroup: (msg.stage & SPAWN_PID_IN_CGROUP) !== 0 };
+  }
+
+  /** The init is alive in its namespaces and waits to be placed in its cgroup. */
+  waitForCgroupWait(): void {
+    this.expect(MessageType.ChildCgroupWait, "asking for its cgroup");
   }
 
   sendCgroupDone(): void {

@@ -1,0 +1,85 @@
+/* The container's init, from the moment containr-init cloned it (already in
+   its namespaces, pid 1 of a new pid namespace when asked) up to execve:
+   the sequence of steps and the messages that separate them. Linked into
+   build/containr-init only (scripts/build.ts: csrc/lib/child-*.c). */
+#include <errno.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+#include "runtime.h"
+
+static int
+expect_from_parent (struct child_ctx *ctx, uint32_t type, const char *what)
+{
+  struct sync_msg msg;
+  int ret = sync_recv (ctx->sock, &msg, -1);
+  if (ret <= 0)
+    return child_fail (ctx, STAGE_SETUP, ret == 0 ? EPIPE : -ret, "wait for ", what, " from the parent", NULL);
+  if (msg.type != type)
+    return child_fail (ctx, STAGE_SETUP, EPROTO, "unexpected message from the parent while waiting for ", what, NULL, NULL);
+  return 0;
+}
+
+static int
+run_steps (struct child_ctx *ctx)
+{
+  const struct plan *plan = ctx->plan;
+  int ret;
+
+  if (sync_send (ctx->sock, SYNC_CHILD_CGROUP_WAIT, 0, 0, 0, NULL) < 0)
+    return child_fail (ctx, STAGE_CGROUP, EPIPE, "tell the parent to place the cgroup", NULL, NULL, NULL);
+  ret = expect_from_parent (ctx, SYNC_CGROUP_DONE, "the cgroup");
+  if (ret < 0)
+    return ret;
+  /* after the placement, so that the namespace's root is the container's cgroup */
+  if ((plan->config.clone_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
+    return child_fail (ctx, STAGE_NAMESPACES, errno, "unshare the cgroup namespace", NULL, NULL, NULL);
+
+  ret = child_setup_rootfs (ctx);
+  if (ret < 0)
+    return ret;
+  sync_send (ctx->sock, SYNC_CHILD_MOUNTS_DONE, 0, 0, 0, NULL);
+
+  ret = child_setup_process (ctx);
+  if (ret < 0)
+    return ret;
+  ret = child_finish_rootfs (ctx);
+  if (ret < 0)
+    return ret;
+  ret = child_set_user (ctx);
+  if (ret < 0)
+    return ret;
+  char path[PATH_MAX];
+  ret = child_find_executable (ctx, path, sizeof path);
+  if (ret < 0)
+    return ret;
+
+  sync_send (ctx->sock, SYNC_CHILD_READY, 0, 0, 0, NULL);
+  /* From here the container may outlive the CLI (create, then start). */
+  prctl (PR_SET_PDEATHSIG, 0);
+  ret = child_wait_exec_fifo (ctx);
+  if (ret < 0)
+    return ret;
+  return child_exec (ctx, path);
+}
+
+void
+child_main (const struct plan *plan, int sock)
+{
+  struct child_ctx ctx = { .plan = plan, .sock = sock, .rootfd = -1, .fifofd = -1 };
+  int ret = 0;
+
+  /* The CLI is the parent (CLONE_PARENT). If it died before this, the sync
+     socket says so: the wait for CGROUP_DONE ends with EOF. */
+  prctl (PR_SET_PDEATHSIG, SIGKILL);
+  /* a session of its own (as runc): the terminal's signals and a kill of
+     the CLI's process group reach the container only through the CLI */
+  if (setsid () < 0)
+    ret = child_fail (&ctx, STAGE_SETUP, errno, "setsid", NULL, NULL, NULL);
+  if (ret == 0)
+    ret = run_steps (&ctx);
+  sync_send (sock, SYNC_ERROR, ctx.err, ctx.stage, 0, ctx.text);
+  _exit (ctx.stage == STAGE_EXEC ? (ctx.err == ENOENT ? 127 : 126) : 1);
+}
