@@ -30,7 +30,7 @@ import {
 import { formatReference, parseReference, repositoryName, type ImageReference } from "./reference.ts";
 import { RegistryClient, type RegistryOptions } from "./registry.ts";
 import type { ImageRecord, ImageStore, LayerRecord } from "./store.ts";
-import { unpackLayer } from "./unpack.ts";
+import { unpackLayer, type UnpackResult } from "./unpack.ts";
 
 export type LayerPhase = "waiting" | "exists" | "downloading" | "done";
 
@@ -166,28 +166,28 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
   };
   const tmpDir = options.unpack ? store.tempPath("layer") : undefined;
   try {
-    let unpackedSize = 0;
+    let unpacked: UnpackResult | undefined;
     if (tmpDir) {
       mkdirSync(tmpDir, { mode: 0o755 });
-      // unpackLayer may stop at the tar end-of-archive blocks; this stream
-      // never cancels the pipeline, so what follows is still hashed below.
+      // readTar reads to the end of the stream, past the end-of-archive
+      // blocks, so unpackLayer's digest is the diffID: no second hash here.
       const forUnpack = new ReadableStream<Uint8Array>(
         {
           async pull(controller) {
             const { done, value } = await readTarBytes();
             if (done) return controller.close();
-            diffHash.update(value);
             controller.enqueue(value);
           },
         },
         { highWaterMark: 0 },
       );
-      ({ size: unpackedSize } = await unpackLayer(forUnpack, tmpDir, { rootless: options.rootless }));
-    }
-    for (;;) {
-      const { done, value } = await readTarBytes();
-      if (done) break;
-      diffHash.update(value);
+      unpacked = await unpackLayer(forUnpack, tmpDir, { rootless: options.rootless });
+    } else {
+      for (;;) {
+        const { done, value } = await readTarBytes();
+        if (done) break;
+        diffHash.update(value);
+      }
     }
     const digest = `sha256:${blobHash.digest("hex")}`;
     if ((options.digest !== undefined && digest !== options.digest) || (options.size !== undefined && blobBytes !== options.size)) {
@@ -195,14 +195,14 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
         hint: "pull again; if it persists the registry serves corrupt content",
       });
     }
-    const diffId = `sha256:${diffHash.digest("hex")}`;
+    const diffId = unpacked?.diffId ?? `sha256:${diffHash.digest("hex")}`;
     if (options.diffId !== undefined && diffId !== options.diffId) {
       throw new ContainrError("DIGEST_MISMATCH", `layer ${digest}: uncompressed content has digest ${diffId}, the image config says ${options.diffId}`, {
         hint: "the image is inconsistent; ask its publisher to push it again",
       });
     }
     options.commitBlob?.(digest);
-    if (tmpDir) store.commitLayerDir(tmpDir, diffId, unpackedSize);
+    if (tmpDir && unpacked) store.commitLayerDir(tmpDir, diffId, unpacked.size);
     return { digest, size: blobBytes, diffId };
   } catch (err) {
     await reader.cancel().catch(() => {});

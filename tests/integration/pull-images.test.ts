@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { ContainrError } from "../../src/diag/errors.ts";
 import { pullImage } from "../../src/image/pull.ts";
 import { ImageStore, resolveImage } from "../../src/image/store.ts";
-import { buildImage, buildIndex, pushImage, pushIndex, standardLayers, type BuiltImage } from "../helpers/images.ts";
+import { buildImage, buildIndex, imageFromArchives, pushImage, pushIndex, sha256, standardLayers, type BuiltImage } from "../helpers/images.ts";
 import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
 
 let registry: TestRegistry;
@@ -150,6 +150,26 @@ test("an unknown image is IMAGE_NOT_FOUND naming the reference", async () => {
     expect(err.code).toBe("IMAGE_NOT_FOUND");
     expect(err.message).toContain(`${registry.domain}/test/nothing:v9`);
     expect(err.message).toContain("manifest unknown");
+  } finally {
+    store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
+});
+
+test("a layer whose unpacked content differs from the config's diff_id is refused and leaves nothing", async () => {
+  const [first, second] = images.gzip!.layers;
+  const wrong = sha256("not this layer");
+  const lying = imageFromArchives([first!, { path: second!.path, diffId: wrong }], {});
+  await pushImage(registry, "test/baddiff", "v1", lying);
+  const { store, root } = freshStore();
+  try {
+    const err = await pullImage(store, `${registry.domain}/test/baddiff:v1`).catch((e) => e);
+    expect(err).toBeInstanceOf(ContainrError);
+    expect(err.code).toBe("DIGEST_MISMATCH");
+    expect(err.message).toContain(`uncompressed content has digest ${second!.diffId}, the image config says ${wrong}`);
+    expect(readdirSync(store.tmpDir)).toEqual([]);
+    expect(existsSync(store.layerPath(second!.diffId))).toBe(false);
+    expect(store.listImages()).toEqual([]);
   } finally {
     store.close();
     rmSync(root, { recursive: true, force: true });
