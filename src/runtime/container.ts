@@ -6,7 +6,7 @@
  */
 import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
-import { log, stepTimer } from "../diag/log.ts";
+import { debugEnabled, log, stepTimer } from "../diag/log.ts";
 import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
 import {
   closeFd,
@@ -275,8 +275,12 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
  * exit status (128+n for signal n).
  */
 export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }): number {
+  // performance.now() counts from the process's start: Bun's own start-up, module loading and argv parsing
+  if (debugEnabled()) log.debug(`run ${o.id}: start-up until here took ${performance.now().toFixed(2)} ms`);
+  const timer = stepTimer(`run ${o.id}`);
   const created = setUp(ctx, o, false);
   const { child, undo } = created;
+  timer.step("create");
   try {
     created.channel.waitForExec();
   } catch (err) {
@@ -284,13 +288,18 @@ export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: 
     throw wrap(err, "run container");
   }
   closeFd(child.sock);
+  timer.step("start (execve)");
   if (o.detach) {
     closeFd(child.pidfd);
     return 0;
   }
   const status = waitForwardingSignals(child.pid);
   closeFd(child.pidfd);
-  destroy(ctx, created.state, created.dir);
+  timer.step("wait (the container ran)");
+  // the manager that created the cgroup: no second look at the host's layout
+  destroy(created.state, created.dir, created.cgroup);
+  timer.step("destroy");
+  timer.done();
   return status;
 }
 
@@ -339,7 +348,7 @@ export function killContainer(ctx: RuntimeContext, id: string, signal: number, a
 }
 
 /** Kill the init and everything in its cgroup, and wait until the init is gone. */
-function stopProcesses(ctx: RuntimeContext, state: ContainerState): void {
+function stopProcesses(state: ContainerState, cgroup: CgroupManager): void {
   const pidfd = openInit(state);
   if (pidfd !== undefined) {
     try {
@@ -352,16 +361,16 @@ function stopProcesses(ctx: RuntimeContext, state: ContainerState): void {
     }
   }
   try {
-    managerOf(ctx, state).killAll(9);
+    cgroup.killAll(9);
   } catch (err) {
     log.debug(`delete ${state.id}: signal the cgroup: ${toContainrError(err).message}`);
   }
 }
 
 /** Remove what a container left: its processes, cgroup and state directory. */
-function destroy(ctx: RuntimeContext, state: ContainerState, dir: string): void {
-  stopProcesses(ctx, state);
-  managerOf(ctx, state).destroy();
+function destroy(state: ContainerState, dir: string, cgroup: CgroupManager): void {
+  stopProcesses(state, cgroup);
+  cgroup.destroy();
   rmSync(dir, { recursive: true, force: true });
 }
 
@@ -374,7 +383,7 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     if (status === "running" && !force) {
       throw invalidState(id, "delete", status, `stop it first ('containr oci kill ${id}'), or use 'containr oci delete --force ${id}'`);
     }
-    destroy(ctx, state, dir);
+    destroy(state, dir, managerOf(ctx, state));
   });
 }
 
