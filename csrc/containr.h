@@ -5,6 +5,6 @@
 #define CONTAINR_EXPORT __attribute__((visibility("default")))
 
 /* Bumped whenever an exported function or a plan/message layout changes. */
-#define CONTAINR_ABI_VERSION 1
+#define CONTAINR_ABI_VERSION 2
 
 #endif

@@ -34,10 +34,18 @@ enum plan_section
   PLAN_MOUNT = 11,       /* struct plan_mount_head; strings source, destination, fstype, data */
   PLAN_RLIMIT = 12,      /* struct plan_rlimit */
   PLAN_SYSCTL = 13,      /* strings key, value */
-  /* Reserved for the security half of the runtime (capabilities, seccomp
-     BPF bytes, masked/readonly paths, devices, terminal, user namespace
-     maps): the child rejects them until it implements them. */
-  PLAN_SECTION_MAX = 13,
+  PLAN_CAPS = 14,        /* struct plan_caps; absent: the capabilities stay as they are */
+  PLAN_SECCOMP = 15,     /* u32 flags; u32 count; struct sock_filter[count] (compiled by src/linux/seccomp) */
+  PLAN_MASKED_PATH = 16, /* string: path inside the container hidden under /dev/null or a read-only tmpfs */
+  PLAN_READONLY_PATH = 17, /* string: path inside the container bind-mounted read-only on itself */
+  PLAN_DEVICE = 18,      /* struct plan_device; string path inside the container */
+  PLAN_TERMINAL = 19,    /* struct plan_terminal: give the process a pty from the container's devpts */
+  PLAN_CONSOLE_SOCKET = 20, /* string: host path of the --console-socket that gets the pty master */
+  PLAN_HOOK = 21,        /* struct plan_hook_head; path, args[argc], env[envc] as strings */
+  PLAN_HOOK_STATE = 22,  /* u32 kind; string: the state JSON up to "pid": (the child adds its pid and "}") */
+  PLAN_KEYRING = 23,     /* string: name of the session keyring to join (absent: --no-new-keyring) */
+  PLAN_PRESERVE_FDS = 24, /* u32: fds 3 .. 3+n-1 of the caller go to the process (--preserve-fds) */
+  PLAN_SECTION_MAX = 24,
 };
 
 enum plan_flags
@@ -47,6 +55,51 @@ enum plan_flags
   PLAN_FLAG_DEFAULT_DEVICES = 1u << 2, /* create null, zero, ... and the /dev links */
   PLAN_FLAG_OOM_SCORE_ADJ = 1u << 3,   /* oom_score_adj is set */
   PLAN_FLAG_UMASK = 1u << 4,           /* umask is set */
+  PLAN_FLAG_NO_NEW_PRIVS = 1u << 5,    /* process.noNewPrivileges */
+  PLAN_FLAG_EXEC = 1u << 6,            /* oci exec: join a running container; no rootfs, hostname, ... set-up */
+  PLAN_FLAG_RUNTIME_HOOKS = 1u << 7,   /* stop before the pivot for the parent's prestart/createRuntime hooks */
+};
+
+struct plan_caps
+{
+  uint64_t bounding, effective, inheritable, permitted, ambient; /* 1 << CAP_* */
+};
+
+struct plan_seccomp_head
+{
+  uint32_t flags; /* SECCOMP_FILTER_FLAG_* */
+  uint32_t count; /* instructions that follow */
+};
+
+struct plan_device
+{
+  uint32_t mode;  /* S_IFCHR/S_IFBLK/S_IFIFO | permission bits */
+  uint32_t major;
+  uint32_t minor;
+  uint32_t uid;
+  uint32_t gid;
+  uint32_t reserved;
+};
+
+struct plan_terminal
+{
+  uint16_t rows; /* process.consoleSize; 0 leaves the kernel's default */
+  uint16_t cols;
+  uint32_t reserved;
+};
+
+enum plan_hook_kind
+{
+  PLAN_HOOK_CREATE_CONTAINER = 0, /* in the container's namespaces, before the pivot */
+  PLAN_HOOK_START_CONTAINER = 1,  /* in the container, after start, before execve of the process */
+};
+
+struct plan_hook_head
+{
+  uint32_t kind;    /* enum plan_hook_kind */
+  uint32_t timeout; /* seconds; 0: none */
+  uint32_t argc;
+  uint32_t envc;
 };
 
 struct plan_config
@@ -102,6 +155,12 @@ struct plan
   uint32_t envc;
   const uint8_t *groups; /* u32 array, possibly unaligned */
   uint32_t ngroups;
+  const struct plan_caps *caps;        /* NULL: leave the capabilities alone */
+  const struct plan_seccomp_head *seccomp; /* NULL: no filter; instructions follow the head */
+  const struct plan_terminal *terminal;    /* NULL: no pty */
+  const char *console_socket;
+  const char *keyring;
+  uint32_t preserve_fds;
 };
 
 struct plan_section_view

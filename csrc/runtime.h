@@ -59,6 +59,22 @@ int child_find_executable (struct child_ctx *ctx, char *out, size_t cap);
 int child_wait_exec_fifo (struct child_ctx *ctx);
 int child_exec (struct child_ctx *ctx, const char *path);
 
+/* child-security.c */
+int child_join_keyring (struct child_ctx *ctx);           /* the session keyring (PLAN_KEYRING) */
+int child_set_no_new_privs (struct child_ctx *ctx);
+int child_load_seccomp (struct child_ctx *ctx, int late); /* late=0: before the caps (no NNP); late=1: before execve (NNP) */
+int child_drop_bounding (struct child_ctx *ctx);          /* bounding set and keepcaps, before the uid switch */
+int child_apply_caps (struct child_ctx *ctx);             /* effective/permitted/inheritable and ambient, after it */
+/* child-paths.c */
+int child_apply_path_rules (struct child_ctx *ctx);       /* readonlyPaths, then maskedPaths (after the pivot) */
+int child_create_spec_devices (struct child_ctx *ctx);    /* linux.devices (before the pivot) */
+/* child-tty.c */
+int child_connect_console (struct child_ctx *ctx);        /* before any namespace is joined: the path is the caller's */
+int child_setup_terminal (struct child_ctx *ctx, int mount_console);
+/* child-hooks.c */
+int child_wait_runtime_hooks (struct child_ctx *ctx);     /* CHILD_HOOKS, then HOOKS_DONE from the parent */
+int child_run_hooks (struct child_ctx *ctx, uint32_t kind);
+
 /* child-main.c: the init's entry after containr-init cloned it, with the
    sync socket; never returns. */
 __attribute__ ((noreturn)) void child_main (const struct plan *plan, int sock);

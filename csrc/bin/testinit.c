@@ -6,7 +6,7 @@
  *   init cat FILE | hostname | domainname | id | groups | cwd | env | mounts |
  *        mountflags PATH | rlimits | cgroup | pid | ppid | sigign |
  *        write PATH | ls DIR | memhog MB | forkbomb N | exit N | sleep S | pause |
- *        kill-self SIG | wait-signal
+ *        kill-self SIG | wait-signal | mkdir PATH | tty
  */
 #include <dirent.h>
 #include <errno.h>
@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -262,6 +263,23 @@ main (int argc, char **argv)
     return sleep (atoi (arg)), 0;
   if (!strcmp (cmd, "wait-signal"))
     return wait_signal ();
+  if (!strcmp (cmd, "mkdir") && arg)
+    {
+      /* a call a seccomp profile can deny: "ok", or the errno's number and text */
+      if (mkdir (arg, 0755) == 0)
+        return printf ("mkdir ok\n"), 0;
+      int saved = errno;
+      return printf ("mkdir errno %d %s\n", saved, strerror (saved)), 1;
+    }
+  if (!strcmp (cmd, "tty"))
+    {
+      struct winsize ws = { 0 };
+      const char *name = ttyname (0);
+      int have = ioctl (0, TIOCGWINSZ, &ws) == 0;
+      printf ("isatty %d %d %d name %s size %d %d\n", isatty (0), isatty (1), isatty (2), name ? name : "-", have ? ws.ws_row : -1,
+              have ? ws.ws_col : -1);
+      return 0;
+    }
   if (!strcmp (cmd, "pause"))
     return pause (), 0;
   if (!strcmp (cmd, "kill-self") && arg)

@@ -37,18 +37,42 @@ run_steps (struct child_ctx *ctx)
   if ((plan->config.clone_flags & CLONE_NEWCGROUP) && unshare (CLONE_NEWCGROUP) < 0)
     return child_fail (ctx, STAGE_NAMESPACES, errno, "unshare the cgroup namespace", NULL, NULL, NULL);
 
-  ret = child_setup_rootfs (ctx);
+  int exec = (plan->config.flags & PLAN_FLAG_EXEC) != 0;
+  ret = child_join_keyring (ctx);
   if (ret < 0)
     return ret;
-  sync_send (ctx->sock, SYNC_CHILD_MOUNTS_DONE, 0, 0, 0, NULL);
-
+  if (!exec)
+    {
+      ret = child_setup_rootfs (ctx);
+      if (ret < 0)
+        return ret;
+      sync_send (ctx->sock, SYNC_CHILD_MOUNTS_DONE, 0, 0, 0, NULL);
+    }
+  ret = child_setup_terminal (ctx, !exec);
+  if (ret < 0)
+    return ret;
   ret = child_setup_process (ctx);
   if (ret < 0)
     return ret;
-  ret = child_finish_rootfs (ctx);
-  if (ret < 0)
-    return ret;
-  ret = child_set_user (ctx);
+  if (!exec)
+    {
+      ret = child_finish_rootfs (ctx);
+      if (ret == 0)
+        ret = child_apply_path_rules (ctx);
+      if (ret < 0)
+        return ret;
+    }
+  /* runc's order: no_new_privs; without it the filter needs CAP_SYS_ADMIN,
+     so it goes in before the capabilities are dropped */
+  ret = child_set_no_new_privs (ctx);
+  if (ret == 0)
+    ret = child_load_seccomp (ctx, 0);
+  if (ret == 0)
+    ret = child_drop_bounding (ctx);
+  if (ret == 0)
+    ret = child_set_user (ctx);
+  if (ret == 0)
+    ret = child_apply_caps (ctx);
   if (ret < 0)
     return ret;
   char path[PATH_MAX];
@@ -56,10 +80,17 @@ run_steps (struct child_ctx *ctx)
   if (ret < 0)
     return ret;
 
-  sync_send (ctx->sock, SYNC_CHILD_READY, 0, 0, 0, NULL);
-  /* From here the container may outlive the CLI (create, then start). */
+  /* From here the container may outlive the CLI (create, then start). Cleared
+     before READY: a parent that exits right after READY (`oci create`) would
+     otherwise race this call and SIGKILL the init. */
   prctl (PR_SET_PDEATHSIG, 0);
+  sync_send (ctx->sock, SYNC_CHILD_READY, 0, 0, 0, NULL);
   ret = child_wait_exec_fifo (ctx);
+  if (ret == 0 && !exec)
+    ret = child_run_hooks (ctx, PLAN_HOOK_START_CONTAINER);
+  /* with no_new_privs, as late as possible: the fewest calls run under the filter */
+  if (ret == 0)
+    ret = child_load_seccomp (ctx, 1);
   if (ret < 0)
     return ret;
   return child_exec (ctx, path);

@@ -240,6 +240,14 @@ child_setup_rootfs (struct child_ctx *ctx)
       if (ret < 0)
         return ret;
     }
+  ret = child_create_spec_devices (ctx);
+  if (ret == 0)
+    ret = child_wait_runtime_hooks (ctx);
+  /* in the container's namespaces, before the pivot (runtime spec) */
+  if (ret == 0)
+    ret = child_run_hooks (ctx, PLAN_HOOK_CREATE_CONTAINER);
+  if (ret < 0)
+    return ret;
 
   ret = plan->config.flags & PLAN_FLAG_NO_PIVOT ? do_move_root (ctx) : do_pivot (ctx);
   close (ctx->rootfd);

@@ -144,6 +144,63 @@ check_section (struct plan *plan, const struct plan_section_view *s, const char 
       if (!is_string_list (p, s->len, 2))
         return *why = "sysctl section is malformed", -EINVAL;
       return 0;
+    case PLAN_CAPS:
+      if (s->len != sizeof (struct plan_caps))
+        return *why = "capabilities section has the wrong size", -EINVAL;
+      plan->caps = (const struct plan_caps *) p;
+      return 0;
+    case PLAN_SECCOMP:
+      {
+        struct plan_seccomp_head head;
+        if (s->len < sizeof head)
+          return *why = "seccomp section is too short", -EINVAL;
+        memcpy (&head, p, sizeof head);
+        /* struct sock_filter is 8 bytes; the kernel allows at most 4096 */
+        if (head.count == 0 || head.count > 4096 || s->len != sizeof head + 8u * head.count)
+          return *why = "seccomp section is malformed", -EINVAL;
+        plan->seccomp = (const struct plan_seccomp_head *) p;
+        return 0;
+      }
+    case PLAN_MASKED_PATH:
+    case PLAN_READONLY_PATH:
+    case PLAN_KEYRING:
+    case PLAN_CONSOLE_SOCKET:
+      if (!is_string (p, s->len))
+        return *why = "string section is not NUL-terminated", -EINVAL;
+      if (s->type == PLAN_KEYRING)
+        plan->keyring = (const char *) p;
+      if (s->type == PLAN_CONSOLE_SOCKET)
+        plan->console_socket = (const char *) p;
+      return 0;
+    case PLAN_DEVICE:
+      if (s->len <= sizeof (struct plan_device) || !is_string (p + sizeof (struct plan_device), s->len - sizeof (struct plan_device)))
+        return *why = "device section is malformed", -EINVAL;
+      return 0;
+    case PLAN_TERMINAL:
+      if (s->len != sizeof (struct plan_terminal))
+        return *why = "terminal section has the wrong size", -EINVAL;
+      plan->terminal = (const struct plan_terminal *) p;
+      return 0;
+    case PLAN_HOOK:
+      {
+        struct plan_hook_head head;
+        if (s->len < sizeof head)
+          return *why = "hook section is too short", -EINVAL;
+        memcpy (&head, p, sizeof head);
+        if (head.kind > PLAN_HOOK_START_CONTAINER || head.argc > 4096 || head.envc > 4096
+            || !is_string_list (p + sizeof head, s->len - sizeof head, 1 + head.argc + head.envc))
+          return *why = "hook section is malformed", -EINVAL;
+        return 0;
+      }
+    case PLAN_HOOK_STATE:
+      if (s->len < 5 || read_u32 (p) > PLAN_HOOK_START_CONTAINER || !is_string (p + 4, s->len - 4))
+        return *why = "hook state section is malformed", -EINVAL;
+      return 0;
+    case PLAN_PRESERVE_FDS:
+      if (s->len != 4 || read_u32 (p) > 65536)
+        return *why = "preserve-fds section is malformed", -EINVAL;
+      plan->preserve_fds = read_u32 (p);
+      return 0;
     default:
       return *why = "unknown section type (plan from a different containr version?)", -EINVAL;
     }

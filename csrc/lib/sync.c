@@ -70,3 +70,35 @@ containr_sync_send (int fd, uint32_t type)
 {
   return sync_send (fd, type, 0, 0, 0, NULL);
 }
+
+int
+sync_send_fd (int fd, uint32_t type, int passed_fd, const char *text)
+{
+  struct sync_msg msg;
+  memset (&msg, 0, sizeof msg);
+  msg.type = type;
+  if (text)
+    {
+      size_t n = strnlen (text, SYNC_TEXT_MAX);
+      memcpy (msg.text, text, n);
+      msg.len = n;
+    }
+  struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  memset (&control, 0, sizeof control);
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+  struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN (sizeof (int));
+  memcpy (CMSG_DATA (c), &passed_fd, sizeof (int));
+  ssize_t r;
+  do
+    r = sendmsg (fd, &mh, MSG_NOSIGNAL);
+  while (r < 0 && errno == EINTR);
+  return r < 0 ? -errno : 0;
+}

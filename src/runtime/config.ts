@@ -5,9 +5,12 @@
  * rlimit "RLIMIT_FOO"".
  */
 import { posix } from "node:path";
-import type { Namespace, Rlimit, Spec } from "../oci/spec.ts";
+import type { Namespace, Process, Rlimit, Spec } from "../oci/spec.ts";
 import { invalidField, type Bundle } from "./bundle.ts";
+import { checkHooks, type CheckedHooks } from "./hooks.ts";
 import { planMounts, PROPAGATION, type PlannedMount } from "./mounts.ts";
+import { maskedPaths, plannedDevices, processSecurity, type PlannedDevice, type ProcessSecurity } from "./security.ts";
+import { idMaps, type IdMaps } from "./userns.ts";
 
 export const CLONE = {
   NEWTIME: 0x80,
@@ -74,6 +77,13 @@ export interface ContainerConfig {
   /** path below /proc/sys and value */
   sysctl: [string, string][];
   oomScoreAdj?: number;
+  security: ProcessSecurity;
+  maskedPaths: string[];
+  readonlyPaths: string[];
+  devices: PlannedDevice[];
+  /** the maps of a new user namespace */
+  idMaps?: IdMaps;
+  hooks: CheckedHooks;
 }
 
 const isUint32 = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffffffff;
@@ -96,9 +106,6 @@ function namespaces(list: Namespace[] | undefined): { cloneFlags: number; joins:
     if (flag === undefined) throw invalidField(`linux.namespaces[${i}].type`, `unknown namespace ${JSON.stringify(ns?.type)}`, `use one of ${Object.keys(NAMESPACE_FLAGS).join(", ")}`);
     if (seen.has(ns.type)) throw invalidField(`linux.namespaces[${i}].type`, `namespace "${ns.type}" is listed twice`);
     seen.add(ns.type);
-    if (ns.type === "user") {
-      throw invalidField(`linux.namespaces[${i}]`, "user namespaces are not supported yet", "remove the user namespace (and linux.uidMappings/gidMappings), or run it with runc");
-    }
     if (ns.path !== undefined && ns.path !== "") {
       if (typeof ns.path !== "string" || !posix.isAbsolute(ns.path)) throw invalidField(`linux.namespaces[${i}].path`, "must be an absolute path");
       joins.push({ flag, path: ns.path });
@@ -149,9 +156,10 @@ function sysctl(map: Record<string, string> | undefined): [string, string][] {
   });
 }
 
-export function containerConfig(bundle: Bundle): ContainerConfig {
-  const spec: Spec = bundle.spec;
-  const proc = spec.process;
+/** The process's own fields (a container's init, or an `oci exec` process), checked. */
+export type ProcessConfig = Pick<ContainerConfig, "args" | "env" | "cwd" | "uid" | "gid" | "additionalGids" | "umask" | "rlimits" | "oomScoreAdj">;
+
+export function processConfig(proc: Process | undefined): ProcessConfig {
   if (typeof proc !== "object" || proc === null) throw invalidField("process", "missing: the container needs a process to run");
   const args = stringArray(proc.args, "process.args");
   if (args.length === 0 || args[0] === "") throw invalidField("process.args", "must name the command to run");
@@ -168,12 +176,16 @@ export function containerConfig(bundle: Bundle): ContainerConfig {
   if (user.umask !== undefined && !(Number.isInteger(user.umask) && user.umask >= 0 && user.umask <= 0o777)) {
     throw invalidField("process.user.umask", "must be an integer from 0 to 0777");
   }
-  if (proc.terminal) {
-    throw invalidField("process.terminal", "terminals are not supported yet", 'set "terminal": false and read the container\'s output from its stdio');
-  }
   if (proc.oomScoreAdj !== undefined && !(Number.isInteger(proc.oomScoreAdj) && proc.oomScoreAdj >= -1000 && proc.oomScoreAdj <= 1000)) {
     throw invalidField("process.oomScoreAdj", "must be an integer from -1000 to 1000");
   }
+  return { args, env, cwd: proc.cwd, uid: user.uid, gid: user.gid, additionalGids, umask: user.umask, rlimits: rlimits(proc.rlimits), oomScoreAdj: proc.oomScoreAdj };
+}
+
+export function containerConfig(bundle: Bundle): ContainerConfig {
+  const spec: Spec = bundle.spec;
+  const process = processConfig(spec.process);
+  const proc = spec.process!;
 
   const linux = spec.linux ?? {};
   const { cloneFlags, joins } = namespaces(linux.namespaces);
@@ -191,6 +203,7 @@ export function containerConfig(bundle: Bundle): ContainerConfig {
     rootPropagation = flag;
   }
   const { mounts, defaultDevices } = planMounts(spec.mounts);
+  const paths = maskedPaths(linux);
 
   return {
     rootfs: bundle.rootfs,
@@ -202,15 +215,13 @@ export function containerConfig(bundle: Bundle): ContainerConfig {
     readonlyRoot: spec.root?.readonly === true,
     hostname: spec.hostname || undefined,
     domainname: spec.domainname || undefined,
-    args,
-    env,
-    cwd: proc.cwd,
-    uid: user.uid,
-    gid: user.gid,
-    additionalGids,
-    umask: user.umask,
-    rlimits: rlimits(proc.rlimits),
+    ...process,
     sysctl: sysctl(linux.sysctl),
-    oomScoreAdj: proc.oomScoreAdj,
+    security: processSecurity(proc, linux.seccomp),
+    maskedPaths: paths.masked,
+    readonlyPaths: paths.readonly,
+    devices: plannedDevices(linux.devices),
+    idMaps: idMaps(linux, (cloneFlags & CLONE.NEWUSER) !== 0),
+    hooks: checkHooks(spec.hooks),
   };
 }

@@ -4,7 +4,7 @@
  * that creates something registers its undo, so a failure leaves nothing
  * behind: no process, cgroup, mount or state directory.
  */
-import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
 import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
@@ -22,9 +22,12 @@ import {
   waitForwardingSignals,
   type SpawnedHelper,
 } from "../native/runtime.ts";
-import { loadBundle } from "./bundle.ts";
+import { loadBundle, type Bundle } from "./bundle.ts";
+import { relayTerminal } from "../native/console.ts";
 import { containerConfig } from "./config.ts";
-import { encodePlan } from "./plan.ts";
+import { checkHooks, hookStateJson, runHooks } from "./hooks.ts";
+import { encodePlan, InitHook } from "./plan.ts";
+import { writeIdMaps } from "./userns.ts";
 import { SyncChannel } from "./protocol.ts";
 import {
   containerDir,
@@ -34,7 +37,9 @@ import {
   listIds,
   OCI_VERSION,
   processStat,
+  readSavedSpec,
   readState,
+  saveSpec,
   stateRoot,
   statusOf,
   withLock,
@@ -55,6 +60,12 @@ export interface CreateOptions {
   bundle: string;
   pidFile?: string;
   noPivot?: boolean;
+  /** unix socket that receives the pty master (process.terminal) */
+  consoleSocket?: string;
+  /** do not give the container a session keyring of its own */
+  noNewKeyring?: boolean;
+  /** --preserve-fds N */
+  preserveFds?: number;
 }
 
 /** Undo steps, run in reverse order when a lifecycle step fails. */
@@ -81,7 +92,7 @@ const START_TIMEOUT_MS = 30_000;
 /** How long kill/delete wait for a SIGKILLed process to go. */
 const KILL_TIMEOUT_MS = 10_000;
 
-function writePidFile(path: string, pid: number): void {
+export function writePidFile(path: string, pid: number): void {
   const tmp = `${path}.tmp`;
   writeFileSync(tmp, String(pid), { mode: 0o644 });
   renameSync(tmp, path);
@@ -107,17 +118,23 @@ interface Created {
   channel: SyncChannel;
   cgroup: CgroupManager;
   undo: Undo;
+  /** the pty master, when the process has a terminal and there is no console socket */
+  terminal?: number;
 }
 
 /**
  * Everything up to the child's READY. With an exec fifo (create) the init
  * then blocks until start; without one (run) it goes on to execve.
  */
-function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Created {
+function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, withFifo: boolean): Created {
   const timer = stepTimer(`create ${o.id}`);
   const dir = containerDir(ctx.root, o.id);
   const bundle = loadBundle(o.bundle);
   const config = containerConfig(bundle);
+  checkTerminalOptions(config.security.terminal !== undefined, o.consoleSocket, withFifo || o.detach === true);
+  if (o.preserveFds) {
+    throw new ContainrError("USAGE", "--preserve-fds is not supported yet: the container's init gets only stdio", { hint: "pass data through a bind mount or stdio instead" });
+  }
   timer.step("config");
 
   ensureRoot(ctx.root);
@@ -148,7 +165,13 @@ function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Create
     const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
     let helper: SpawnedHelper;
     try {
-      helper = spawnInitHelper(encodePlan(config, { execFifo: fifo, noPivot: o.noPivot }), cgroupFd);
+      helper = spawnInitHelper(encodePlan(config, {
+        execFifo: fifo,
+        noPivot: o.noPivot,
+        consoleSocket: o.consoleSocket,
+        keyring: o.noNewKeyring ? undefined : sessionKeyring(o.id),
+        hookStates: initHookStates(o.id, bundle),
+      }), cgroupFd);
     } finally {
       if (cgroupFd >= 0) closeSync(cgroupFd);
     }
@@ -160,6 +183,11 @@ function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Create
     timer.step("spawn");
 
     const channel = new SyncChannel(sock);
+    if (config.idMaps) {
+      channel.waitForMapsRequest();
+      writeIdMaps(helperPid, config.idMaps);
+      channel.sendMapsWritten();
+    }
     const init = channel.waitForChildPid();
     // the helper exits right after CHILD_PID; the init, its sibling, is our child
     reap(helperPid);
@@ -172,8 +200,18 @@ function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Create
     if (!init.inCgroup) cgroup.addProcess(child.pid);
     channel.sendCgroupDone();
     timer.step("cgroup placement");
+    if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {
+      channel.waitForHooksRequest();
+      const hookState = { ociVersion: OCI_VERSION, id: o.id, status: "creating" as const, pid: child.pid, bundle: bundle.dir, annotations: bundle.spec.annotations };
+      runHooks("prestart", config.hooks.prestart, hookState);
+      runHooks("createRuntime", config.hooks.createRuntime, hookState);
+      channel.sendHooksDone();
+      timer.step("prestart and createRuntime hooks");
+    }
     channel.waitForMountsDone();
     timer.step("mounts");
+    const terminal = config.security.terminal && !o.consoleSocket ? channel.receiveTerminal() : undefined;
+    if (terminal !== undefined) undo.push("close the terminal", () => closeFd(terminal));
     channel.waitForReady();
     timer.step("init ready");
 
@@ -192,9 +230,10 @@ function setUp(ctx: RuntimeContext, o: CreateOptions, withFifo: boolean): Create
       cgroupPaths: cgroup.paths(),
     };
     writeState(dir, state);
+    saveSpec(dir, bundle.spec);
     if (o.pidFile) writePidFile(o.pidFile, child.pid);
     timer.done();
-    return { state, dir, child, channel, cgroup, undo };
+    return { state, dir, child, channel, cgroup, undo, terminal };
   } catch (err) {
     undo.run();
     throw wrap(err, "create container");
@@ -230,7 +269,7 @@ export function createContainer(ctx: RuntimeContext, o: CreateOptions): Containe
 }
 
 /** A pidfd of the container's init, checked against the recorded start time. */
-function openInit(state: ContainerState): number | undefined {
+export function openInit(state: ContainerState): number | undefined {
   let pidfd: number;
   try {
     pidfd = pidfdOpen(state.pid);
@@ -266,6 +305,7 @@ export function startContainer(ctx: RuntimeContext, id: string): void {
     } finally {
       closeFd(pidfd);
     }
+    runPoststart(state, dir);
   });
 }
 
@@ -289,11 +329,13 @@ export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: 
   }
   closeFd(child.sock);
   timer.step("start (execve)");
+  runPoststart(created.state, created.dir);
   if (o.detach) {
     closeFd(child.pidfd);
     return 0;
   }
-  const status = waitForwardingSignals(child.pid);
+  const status = created.terminal !== undefined ? relayTerminal(created.terminal, child.pid) : waitForwardingSignals(child.pid);
+  if (created.terminal !== undefined) closeFd(created.terminal);
   closeFd(child.pidfd);
   timer.step("wait (the container ran)");
   // the manager that created the cgroup: no second look at the host's layout
@@ -324,7 +366,7 @@ export function parseSignal(text: string): number {
   return n;
 }
 
-function managerOf(ctx: RuntimeContext, state: ContainerState): CgroupManager {
+export function managerOf(ctx: RuntimeContext, state: ContainerState): CgroupManager {
   return cgroupManagerFor({ containerId: state.id, cgroupsPath: state.cgroupsPath, paths: state.cgroupPaths, rootless: ctx.rootless });
 }
 
@@ -369,9 +411,60 @@ function stopProcesses(state: ContainerState, cgroup: CgroupManager): void {
 
 /** Remove what a container left: its processes, cgroup and state directory. */
 function destroy(state: ContainerState, dir: string, cgroup: CgroupManager): void {
+  const spec = readSavedSpec(dir);
   stopProcesses(state, cgroup);
   cgroup.destroy();
   rmSync(dir, { recursive: true, force: true });
+  // after the container is gone, in the runtime's namespaces; a failure is only a warning (runtime spec)
+  const poststop = spec ? checkHooks(spec.hooks).poststop : [];
+  if (poststop.length > 0) runHooks("poststop", poststop, { ...hookStateOf(state), status: "stopped", pid: undefined }, true);
+}
+
+function hookStateOf(state: ContainerState) {
+  return { ociVersion: state.ociVersion, id: state.id, pid: state.pid, bundle: state.bundle, annotations: state.annotations };
+}
+
+/** poststart hooks, once the process runs; a failure is only a warning (runtime spec). */
+function runPoststart(state: ContainerState, dir: string): void {
+  const spec = readSavedSpec(dir);
+  const poststart = spec ? checkHooks(spec.hooks).poststart : [];
+  if (poststart.length > 0) runHooks("poststart", poststart, { ...hookStateOf(state), status: "running" }, true);
+}
+
+/** runc's session keyring name; `oci exec` joins the same one. */
+export const sessionKeyring = (id: string) => `_ses.${id}`;
+
+/** The state JSON, up to "pid":, for the hooks the init runs itself (csrc/lib/child-hooks.c). */
+function initHookStates(id: string, bundle: Bundle): Partial<Record<InitHook, string>> {
+  const base = { ociVersion: OCI_VERSION, id, bundle: bundle.dir, annotations: bundle.spec.annotations };
+  return {
+    [InitHook.CreateContainer]: hookStateJson({ ...base, status: "creating" }),
+    [InitHook.StartContainer]: hookStateJson({ ...base, status: "created" }),
+  };
+}
+
+/**
+ * runc's rules: a terminal needs somewhere to go (a console socket, or the
+ * caller's terminal when it waits), and a console socket needs a terminal.
+ * A socket that is not there is refused before anything is created.
+ */
+export function checkTerminalOptions(terminal: boolean, consoleSocket: string | undefined, detached: boolean): void {
+  if (consoleSocket !== undefined) {
+    if (!terminal) throw new ContainrError("USAGE", "--console-socket needs a terminal: set process.terminal to true", { hint: "or drop --console-socket" });
+    let isSocket = false;
+    try {
+      isSocket = statSync(consoleSocket).isSocket();
+    } catch {
+      throw new ContainrError("USAGE", `console socket ${consoleSocket} does not exist`, { hint: "start the program that receives the terminal (it listens on a unix socket) and pass its path" });
+    }
+    if (!isSocket) throw new ContainrError("USAGE", `console socket ${consoleSocket} is not a unix socket`);
+    return;
+  }
+  if (terminal && detached) {
+    throw new ContainrError("USAGE", "cannot allocate a terminal for a detached container without --console-socket", {
+      hint: 'pass --console-socket SOCKET, or set process.terminal to false',
+    });
+  }
 }
 
 /** `oci delete`: a running container needs force; a created one is stopped first (as runc). */

@@ -8,7 +8,7 @@
 import type { ContainerConfig } from "./config.ts";
 
 /** csrc/containr.h CONTAINR_ABI_VERSION */
-export const ABI_VERSION = 1;
+export const ABI_VERSION = 2;
 const MAGIC = 0x50544e43;
 
 export enum Section {
@@ -25,6 +25,23 @@ export enum Section {
   Mount = 11,
   Rlimit = 12,
   Sysctl = 13,
+  Caps = 14,
+  Seccomp = 15,
+  MaskedPath = 16,
+  ReadonlyPath = 17,
+  Device = 18,
+  Terminal = 19,
+  ConsoleSocket = 20,
+  Hook = 21,
+  HookState = 22,
+  Keyring = 23,
+  PreserveFds = 24,
+}
+
+/** csrc/plan.h enum plan_hook_kind: the hooks the C init runs itself. */
+export enum InitHook {
+  CreateContainer = 0,
+  StartContainer = 1,
 }
 
 export const PlanFlag = {
@@ -33,6 +50,9 @@ export const PlanFlag = {
   DefaultDevices: 1 << 2,
   OomScoreAdj: 1 << 3,
   Umask: 1 << 4,
+  NoNewPrivs: 1 << 5,
+  Exec: 1 << 6,
+  RuntimeHooks: 1 << 7,
 } as const;
 
 const encoder = new TextEncoder();
@@ -90,6 +110,14 @@ export interface PlanOptions {
   execFifo?: string;
   /** MS_MOVE + chroot instead of pivot_root (--no-pivot) */
   noPivot?: boolean;
+  /** oci exec: join the running container (config.joins) without setting up a root filesystem */
+  exec?: boolean;
+  /** --console-socket: host path of the unix socket that receives the pty master */
+  consoleSocket?: string;
+  /** session keyring to join (runc's "_ses.ID"); absent with --no-new-keyring */
+  keyring?: string;
+  /** the state JSON for the init's own hooks, up to `"pid":` (hookStateJson without a pid) */
+  hookStates?: Partial<Record<InitHook, string>>;
 }
 
 export function encodePlan(config: ContainerConfig, options: PlanOptions = {}): Uint8Array {
@@ -103,6 +131,9 @@ export function encodePlan(config: ContainerConfig, options: PlanOptions = {}): 
   if (config.defaultDevices) flags |= PlanFlag.DefaultDevices;
   if (config.oomScoreAdj !== undefined) flags |= PlanFlag.OomScoreAdj;
   if (config.umask !== undefined) flags |= PlanFlag.Umask;
+  if (config.security.noNewPrivileges) flags |= PlanFlag.NoNewPrivs;
+  if (options.exec) flags |= PlanFlag.Exec;
+  if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) flags |= PlanFlag.RuntimeHooks;
   cfg.setBigUint64(0, BigInt(config.cloneFlags >>> 0), true);
   cfg.setUint32(8, flags, true);
   cfg.setUint32(12, config.rootPropagation, true);
@@ -150,5 +181,43 @@ export function encodePlan(config: ContainerConfig, options: PlanOptions = {}): 
   }
 
   for (const [key, value] of config.sysctl) w.section(Section.Sysctl, strings(key, value));
+  encodeSecurity(w, config, options);
   return w.finish();
+}
+
+function u32s(...values: number[]): Uint8Array {
+  const view = new DataView(new ArrayBuffer(4 * values.length));
+  values.forEach((v, i) => view.setUint32(4 * i, v >>> 0, true));
+  return new Uint8Array(view.buffer);
+}
+
+function encodeSecurity(w: PlanWriter, config: ContainerConfig, options: PlanOptions): void {
+  const { caps, seccomp, terminal } = config.security;
+  if (caps) {
+    // struct plan_caps: u64 bounding, effective, inheritable, permitted, ambient
+    const body = new DataView(new ArrayBuffer(40));
+    [caps.bounding, caps.effective, caps.inheritable, caps.permitted, caps.ambient].forEach((m, i) => body.setBigUint64(8 * i, m, true));
+    w.section(Section.Caps, new Uint8Array(body.buffer));
+  }
+  if (seccomp) w.section(Section.Seccomp, withHead(u32s(seccomp.flags, seccomp.filter.byteLength / 8).buffer as ArrayBuffer, seccomp.filter));
+  for (const path of config.readonlyPaths) w.section(Section.ReadonlyPath, strings(path));
+  for (const path of config.maskedPaths) w.section(Section.MaskedPath, strings(path));
+  for (const d of config.devices) w.section(Section.Device, withHead(u32s(d.mode, d.major, d.minor, d.uid, d.gid, 0).buffer as ArrayBuffer, strings(d.path)));
+  if (terminal) {
+    const body = new DataView(new ArrayBuffer(8));
+    body.setUint16(0, terminal.rows, true);
+    body.setUint16(2, terminal.cols, true);
+    w.section(Section.Terminal, new Uint8Array(body.buffer));
+  }
+  if (options.consoleSocket) w.section(Section.ConsoleSocket, strings(options.consoleSocket));
+  if (options.keyring) w.section(Section.Keyring, strings(options.keyring));
+  const initHooks: [InitHook, typeof config.hooks.createContainer][] = [
+    [InitHook.CreateContainer, config.hooks.createContainer],
+    [InitHook.StartContainer, config.hooks.startContainer],
+  ];
+  for (const [kind, hooks] of initHooks) {
+    for (const h of hooks) w.section(Section.Hook, withHead(u32s(kind, h.timeout, h.args.length, h.env.length).buffer as ArrayBuffer, strings(h.path, ...h.args, ...h.env)));
+    const state = options.hookStates?.[kind];
+    if (hooks.length > 0 && state !== undefined) w.section(Section.HookState, withHead(u32s(kind).buffer as ArrayBuffer, strings(state)));
+  }
 }

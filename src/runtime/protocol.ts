@@ -8,7 +8,8 @@
 import { ContainrError, type ErrorCode } from "../diag/errors.ts";
 import { errnoName } from "../diag/errno.ts";
 import { log } from "../diag/log.ts";
-import { syncReceive, syncSend, SYNC_MESSAGE_SIZE } from "../native/runtime.ts";
+import { receiveWithFd } from "../native/console.ts";
+import { closeFd, syncReceive, syncSend, SYNC_MESSAGE_SIZE } from "../native/runtime.ts";
 
 export enum MessageType {
   ChildReadyForMaps = 1,
@@ -21,6 +22,9 @@ export enum MessageType {
   Debug = 8,
   Warning = 9,
   ChildPid = 10,
+  ChildHooks = 11,
+  HooksDone = 12,
+  ChildTerminal = 13,
 }
 
 export enum Stage {
@@ -34,6 +38,11 @@ export enum Stage {
   User = 7,
   ExecFifo = 8,
   Exec = 9,
+  Capabilities = 10,
+  Seccomp = 11,
+  Terminal = 12,
+  Hooks = 13,
+  Masks = 14,
 }
 
 export interface Message {
@@ -82,6 +91,8 @@ export function childError(msg: Message): ContainrError {
       });
     }
   }
+  // a hook's failure carries its status and output in the text, not in the errno
+  if (msg.stage === Stage.Hooks && msg.errno === errnoName.number("ECANCELED")) return new ContainrError("CONTAINER_INIT_FAILED", msg.text, { hint: "fix or remove the hook in config.json" });
   const code = STAGE_CODES[msg.stage] ?? "CONTAINER_INIT_FAILED";
   return new ContainrError(code, `${msg.text}: ${name}: ${errnoName.describe(name)}`, { errno: msg.errno });
 }
@@ -97,6 +108,9 @@ const NAMES: Record<MessageType, string> = {
   [MessageType.Debug]: "DEBUG",
   [MessageType.Warning]: "WARNING",
   [MessageType.ChildPid]: "CHILD_PID",
+  [MessageType.ChildHooks]: "CHILD_HOOKS",
+  [MessageType.HooksDone]: "HOOKS_DONE",
+  [MessageType.ChildTerminal]: "CHILD_TERMINAL",
 };
 
 const nameOf = (type: number) => NAMES[type as MessageType] ?? `message type ${type}`;
@@ -152,6 +166,39 @@ export class SyncChannel {
 
   sendCgroupDone(): void {
     syncSend(this.fd, MessageType.CgroupDone);
+  }
+
+  /** containr-init created the user namespace and waits for its uid/gid maps. */
+  waitForMapsRequest(): void {
+    this.expect(MessageType.ChildReadyForMaps, "asking for its uid/gid maps");
+  }
+
+  sendMapsWritten(): void {
+    syncSend(this.fd, MessageType.MapsWritten);
+  }
+
+  /** Mounted, not yet pivoted: the init waits while the parent runs prestart and createRuntime hooks. */
+  waitForHooksRequest(): void {
+    this.expect(MessageType.ChildHooks, "asking for the prestart and createRuntime hooks");
+  }
+
+  sendHooksDone(): void {
+    syncSend(this.fd, MessageType.HooksDone);
+  }
+
+  /** The pty master the init sends when there is no console socket (SCM_RIGHTS on CHILD_TERMINAL). */
+  receiveTerminal(): number {
+    for (;;) {
+      const got = receiveWithFd(this.fd, SYNC_MESSAGE_SIZE, STEP_TIMEOUT_MS, "wait for the container's terminal");
+      if (got.eof) throw new ContainrError("CONTAINER_INIT_FAILED", "the container's init exited before sending its terminal");
+      const msg = decodeMessage(got.data);
+      if (msg.type === MessageType.ChildTerminal && got.fd >= 0) return got.fd;
+      if (got.fd >= 0) closeFd(got.fd);
+      if (msg.type === MessageType.Debug) log.debug(`container init: ${msg.text}`);
+      else if (msg.type === MessageType.Warning) log.warn(msg.text);
+      else if (msg.type === MessageType.Error) throw childError(msg);
+      else throw new ContainrError("INTERNAL", `protocol error: expected CHILD_TERMINAL, received ${nameOf(msg.type)}`);
+    }
   }
 
   waitForMountsDone(): void {

@@ -5,9 +5,10 @@
  * time (/proc/<pid>/stat field 22) must match, so a reused pid is never
  * mistaken for the container.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
+import type { Spec } from "../oci/spec.ts";
 import { flock, LOCK_EX } from "../native/runtime.ts";
 
 export type Status = "created" | "running" | "stopped";
@@ -58,6 +59,23 @@ export function stateRoot(root: string | undefined): string {
 }
 
 export const containerDir = (root: string, id: string) => join(root, checkId(id));
+
+/**
+ * The spec the container was created from, kept in its state directory:
+ * exec (capabilities, seccomp), poststart and poststop hooks need it after
+ * the bundle may have changed.
+ */
+export function saveSpec(dir: string, spec: Spec): void {
+  writeFileSync(join(dir, "config.json"), JSON.stringify(spec), { mode: 0o600 });
+}
+
+export function readSavedSpec(dir: string): Spec | undefined {
+  try {
+    return JSON.parse(readFileSync(join(dir, "config.json"), "utf8")) as Spec;
+  } catch {
+    return undefined;
+  }
+}
 export const execFifoPath = (dir: string) => join(dir, "exec.fifo");
 
 /**

@@ -191,7 +191,7 @@ main (int argc, char **argv)
   umask (0); /* device nodes and mount points get exactly their modes */
 
   /* the console socket's path is the caller's: connect before joining any namespace */
-  if (map_plan (&ctx, &plan) < 0 || join_namespaces (&ctx) < 0)
+  if (map_plan (&ctx, &plan) < 0 || child_connect_console (&ctx) < 0 || join_namespaces (&ctx) < 0)
     fail (&ctx);
   if ((plan.config.clone_flags & CLONE_NEWUSER) && create_user_namespace (&ctx) < 0)
     fail (&ctx);

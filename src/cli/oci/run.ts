@@ -1,6 +1,6 @@
 import { runContainer, runtimeContext } from "../../runtime/container.ts";
 import { defineCommand } from "../command.ts";
-import { createFlags } from "./create.ts";
+import { createFlags, createOptions } from "./create.ts";
 
 export default defineCommand({
   meta: { name: "run", description: "Create and start a container, wait for it and exit with its status" },
@@ -9,12 +9,6 @@ export default defineCommand({
     detach: { type: "boolean", alias: "d", description: "Do not wait for the container" },
   },
   run({ args, globals }) {
-    return runContainer(runtimeContext(globals), {
-      id: args.id,
-      bundle: args.bundle,
-      pidFile: args.pidFile,
-      noPivot: args.noPivot,
-      detach: args.detach,
-    });
+    return runContainer(runtimeContext(globals), { ...createOptions(args), detach: args.detach });
   },
 });
