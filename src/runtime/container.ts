@@ -27,7 +27,7 @@ import { relayTerminal } from "../native/console.ts";
 import { containerConfig } from "./config.ts";
 import { checkHooks, hookStateJson, runHooks } from "./hooks.ts";
 import { encodePlan, InitHook } from "./plan.ts";
-import { writeIdMaps } from "./userns.ts";
+import { writeIdMaps, type IdMaps } from "./userns.ts";
 import { SyncChannel } from "./protocol.ts";
 import {
   containerDir,
@@ -69,7 +69,7 @@ export interface CreateOptions {
 }
 
 /** Undo steps, run in reverse order when a lifecycle step fails. */
-class Undo {
+export class Undo {
   private readonly steps: { what: string; fn: () => void }[] = [];
 
   push(what: string, fn: () => void): void {
@@ -99,7 +99,7 @@ export function writePidFile(path: string, pid: number): void {
 }
 
 /** The container's init: a child of this process (containr-init clones it with CLONE_PARENT). */
-interface InitProcess {
+export interface InitProcess {
   pid: number;
   pidfd: number;
   /** the parent's end of the sync socket */
@@ -120,6 +120,54 @@ interface Created {
   undo: Undo;
   /** the pty master, when the process has a terminal and there is no console socket */
   terminal?: number;
+}
+
+/**
+ * Start a process from a plan through containr-init (a container's init, or
+ * an `oci exec` process): write the uid/gid maps of a new user namespace,
+ * take the process's pid (our child: containr-init clones it with
+ * CLONE_PARENT), and place it in the cgroup. Each step registers its undo.
+ */
+export function launchInit(
+  plan: Uint8Array,
+  cgroup: CgroupManager,
+  undo: Undo,
+  timer: { step(what: string): void },
+  idMaps?: IdMaps,
+): { child: InitProcess; channel: SyncChannel } {
+  const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
+  const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
+  let helper: SpawnedHelper;
+  try {
+    helper = spawnInitHelper(plan, cgroupFd);
+  } finally {
+    if (cgroupFd >= 0) closeSync(cgroupFd);
+  }
+  const { pid: helperPid, sock } = helper;
+  let helperReaped = false;
+  // in reverse: the socket's close ends a helper that still waits for the parent, then it is reaped
+  undo.push("reap the init helper", () => helperReaped || reap(helperPid));
+  undo.push("close the sync socket", () => closeFd(sock));
+  timer.step("spawn");
+
+  const channel = new SyncChannel(sock);
+  if (idMaps) {
+    channel.waitForMapsRequest();
+    writeIdMaps(helperPid, idMaps);
+    channel.sendMapsWritten();
+  }
+  const init = channel.waitForChildPid();
+  // the helper exits right after CHILD_PID; the init, its sibling, is our child
+  reap(helperPid);
+  helperReaped = true;
+  const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
+  undo.push("stop the container process", () => killAndReap(child));
+  timer.step("namespaces and clone");
+
+  channel.waitForCgroupWait();
+  if (!init.inCgroup) cgroup.addProcess(child.pid);
+  channel.sendCgroupDone();
+  return { child, channel };
 }
 
 /**
@@ -161,44 +209,19 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     undo.push("remove the cgroup", () => cgroup.destroy());
     timer.step("cgroup");
 
-    const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
-    const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
-    let helper: SpawnedHelper;
-    try {
-      helper = spawnInitHelper(encodePlan(config, {
+    const { child, channel } = launchInit(
+      encodePlan(config, {
         execFifo: fifo,
         noPivot: o.noPivot,
         consoleSocket: o.consoleSocket,
         keyring: o.noNewKeyring ? undefined : sessionKeyring(o.id),
         hookStates: initHookStates(o.id, bundle),
-      }), cgroupFd);
-    } finally {
-      if (cgroupFd >= 0) closeSync(cgroupFd);
-    }
-    const { pid: helperPid, sock } = helper;
-    let helperReaped = false;
-    // in reverse: the socket's close ends a helper that still waits for the parent, then it is reaped
-    undo.push("reap the init helper", () => helperReaped || reap(helperPid));
-    undo.push("close the sync socket", () => closeFd(sock));
-    timer.step("spawn");
-
-    const channel = new SyncChannel(sock);
-    if (config.idMaps) {
-      channel.waitForMapsRequest();
-      writeIdMaps(helperPid, config.idMaps);
-      channel.sendMapsWritten();
-    }
-    const init = channel.waitForChildPid();
-    // the helper exits right after CHILD_PID; the init, its sibling, is our child
-    reap(helperPid);
-    helperReaped = true;
-    const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
-    undo.push("stop the container process", () => killAndReap(child));
-    timer.step("namespaces and clone");
-
-    channel.waitForCgroupWait();
-    if (!init.inCgroup) cgroup.addProcess(child.pid);
-    channel.sendCgroupDone();
+      }),
+      cgroup,
+      undo,
+      timer,
+      config.idMaps,
+    );
     timer.step("cgroup placement");
     if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {
       channel.waitForHooksRequest();
