@@ -12,7 +12,7 @@
  * large layer; never built in CI or tests.
  */
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { cpus, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { archiveLayer, imageFromArchives, pushImage, writeLayerTree } from "../../tests/helpers/images.ts";
 import { startRegistry } from "../../tests/helpers/registry.ts";
@@ -134,6 +134,7 @@ export async function benchPull(): Promise<void> {
     const largeRef = `${registry.domain}/bench/large:latest`;
     const layer = debianImage.layers[0]!;
 
+    const loadAtStart = loadavg()[0]!;
     for (const p of pullers) pullOnce(p, debianRef, workDir); // warm the registry's page cache and each tool's binary
     const results = new Map(pullers.map((p) => [p.name, [] as Measurement[]]));
     for (let i = 0; i < runs; i++) {
@@ -143,20 +144,23 @@ export async function benchPull(): Promise<void> {
     const baseName = results.has("podman") ? "podman" : "containr";
     const base = median(results.get(baseName)!.map((m) => m.ms));
     console.log(`\n## Pull: debian bookworm minbase, one ${mebibytes(layer.size)} MiB gzip layer (${mebibytes(debian.treeBytes)} MiB of files), ${runs} runs each, interleaved, each into an empty store\n`);
-    console.log(`| tool | does | median s | min s | max s | ratio to ${baseName} | peak RSS MiB (max of runs) |`);
-    console.log("|---|---|---|---|---|---|---|");
+    console.log(`| tool | does | median s | min s | max s | ratio to ${baseName} | median CPU s (user+sys) | peak RSS MiB (max of runs) |`);
+    console.log("|---|---|---|---|---|---|---|---|");
     for (const p of pullers) {
       const ms = results.get(p.name)!.map((m) => m.ms);
+      const cpu = results.get(p.name)!.map((m) => m.cpuMs!);
       const rss = Math.max(...results.get(p.name)!.map((m) => m.maxRssBytes!));
-      console.log(`| ${p.name} | ${p.does} | ${seconds(median(ms))} | ${seconds(Math.min(...ms))} | ${seconds(Math.max(...ms))} | ${(median(ms) / base).toFixed(2)} | ${mebibytes(rss)} |`);
+      console.log(
+        `| ${p.name} | ${p.does} | ${seconds(median(ms))} | ${seconds(Math.min(...ms))} | ${seconds(Math.max(...ms))} | ${(median(ms) / base).toFixed(2)} | ${seconds(median(cpu))} | ${mebibytes(rss)} |`,
+      );
     }
 
     console.log(`\n### Peak memory against layer size: one pull each of one ${mebibytes(largeImage.layers[0]!.size)} MiB incompressible gzip layer\n`);
-    console.log("| tool | time s | peak RSS MiB |");
-    console.log("|---|---|---|");
+    console.log("| tool | time s | CPU s (user+sys) | peak RSS MiB |");
+    console.log("|---|---|---|---|");
     for (const p of pullers) {
       const m = pullOnce(p, largeRef, workDir);
-      console.log(`| ${p.name} | ${seconds(m.ms)} | ${mebibytes(m.maxRssBytes!)} |`);
+      console.log(`| ${p.name} | ${seconds(m.ms)} | ${seconds(m.cpuMs!)} | ${mebibytes(m.maxRssBytes!)} |`);
     }
 
     const ours = results.get("containr")!;
@@ -170,6 +174,8 @@ export async function benchPull(): Promise<void> {
       console.log("- time at most half of podman's: podman is not installed, not measured");
     }
     console.log(`- peak memory under 100 MB: ${(oursRss / 1e6).toFixed(1)} MB, ${oursRss < 100e6 ? "met" : "MISSED"}`);
+    // Other work on the machine stretches wall times (this VM has 2 cores): say how busy it was.
+    console.log(`\nLoad average (1 min) at start ${loadAtStart.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)}; ${cpus().length} CPUs.`);
   } finally {
     await registry.stop();
     rmSync(workDir, { recursive: true, force: true });

@@ -24,25 +24,29 @@ export function percentile(values: number[], p: number): number {
 
 export interface Measurement {
   ms: number;
-  /** peak resident set size in bytes (GNU time's %M: the command's own ru_maxrss from wait4), when asked for */
+  /** peak resident set size in bytes (GNU time's %M: the largest ru_maxrss of the command and the children it waited for), when asked for */
   maxRssBytes?: number;
+  /** user + system CPU time of the command and its waited-for children, with maxRssBytes */
+  cpuMs?: number;
 }
 
 /**
  * Run a command to completion; a failure throws with its stderr. For its peak
- * memory it runs under /usr/bin/time (package `time`): Bun's resourceUsage
- * reports the largest of all our children so far, not this one's.
+ * memory and CPU time it runs under /usr/bin/time (package `time`): Bun's
+ * resourceUsage reports the largest of all our children so far, not this one's.
  */
 export function measure(argv: string[], cwd?: string, options: { peakMemory?: boolean } = {}): Measurement {
   const rssFile = options.peakMemory ? join(mkdtempSync(join(tmpdir(), "containr-bench-rss-")), "maxrss") : undefined;
   if (rssFile && !existsSync("/usr/bin/time")) throw new Error("peak memory is measured with /usr/bin/time: apt-get install -y time");
-  const command = rssFile ? ["/usr/bin/time", "-f", "%M", "-o", rssFile, ...argv] : argv;
+  const command = rssFile ? ["/usr/bin/time", "-f", "%M %U %S", "-o", rssFile, ...argv] : argv;
   try {
     const start = performance.now();
     const r = Bun.spawnSync(command, { cwd, stdout: "ignore", stderr: "pipe" });
     const ms = performance.now() - start;
     if (r.exitCode !== 0) throw new Error(`${argv.join(" ")} failed (${r.exitCode}): ${r.stderr.toString().trim()}`);
-    return rssFile ? { ms, maxRssBytes: Number(readFileSync(rssFile, "utf8").trim()) * 1024 } : { ms };
+    if (!rssFile) return { ms };
+    const [kib, user, sys] = readFileSync(rssFile, "utf8").trim().split(" ").map(Number) as [number, number, number];
+    return { ms, maxRssBytes: kib * 1024, cpuMs: (user + sys) * 1000 };
   } finally {
     if (rssFile) rmSync(dirname(rssFile), { recursive: true, force: true });
   }
