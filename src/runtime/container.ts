@@ -4,7 +4,7 @@
  * that creates something registers its undo, so a failure leaves nothing
  * behind: no process, cgroup, mount or state directory.
  */
-import { closeSync, constants, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
 import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
@@ -37,6 +37,7 @@ import {
   listIds,
   OCI_VERSION,
   processStat,
+  pausedMarker,
   readSavedSpec,
   readState,
   saveSpec,
@@ -435,6 +436,8 @@ function stopProcesses(state: ContainerState, cgroup: CgroupManager): void {
 /** Remove what a container left: its processes, cgroup and state directory. */
 function destroy(state: ContainerState, dir: string, cgroup: CgroupManager): void {
   const spec = readSavedSpec(dir);
+  // a frozen process cannot die: thaw a paused container first
+  if (existsSync(pausedMarker(dir))) cgroup.thaw();
   stopProcesses(state, cgroup);
   cgroup.destroy();
   rmSync(dir, { recursive: true, force: true });

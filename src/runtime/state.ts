@@ -11,7 +11,7 @@ import { ContainrError } from "../diag/errors.ts";
 import type { Spec } from "../oci/spec.ts";
 import { flock, LOCK_EX } from "../native/runtime.ts";
 
-export type Status = "created" | "running" | "stopped";
+export type Status = "created" | "running" | "paused" | "stopped";
 
 export interface ContainerState {
   ociVersion: string;
@@ -142,8 +142,12 @@ export function isAlive(state: ContainerState): boolean {
 
 export function statusOf(state: ContainerState, dir: string): Status {
   if (!isAlive(state)) return "stopped";
+  if (existsSync(pausedMarker(dir))) return "paused";
   return existsSync(execFifoPath(dir)) ? "created" : "running";
 }
+
+/** Present while `oci pause` holds the container frozen. */
+export const pausedMarker = (dir: string) => join(dir, "paused");
 
 /**
  * Hold an exclusive lock on the container's directory while fn runs, so

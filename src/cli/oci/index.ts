@@ -34,5 +34,11 @@ export default defineCommand({
     delete: () => import("./delete.ts").then((m) => m.default),
     list: () => import("./list.ts").then((m) => m.default),
     spec: () => import("./spec.ts").then((m) => m.default),
+    exec: () => import("./exec.ts").then((m) => m.default),
+    pause: () => import("./pause.ts").then((m) => m.default),
+    resume: () => import("./resume.ts").then((m) => m.default),
+    ps: () => import("./ps.ts").then((m) => m.default),
+    update: () => import("./update.ts").then((m) => m.default),
+    features: () => import("./features.ts").then((m) => m.default),
   },
 });
