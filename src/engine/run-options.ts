@@ -16,7 +16,7 @@ import { posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { validateName } from "./ids.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
-import { canonicalSignal } from "./signals.ts";
+import { canonicalSignal } from "../linux/signals.ts";
 
 /**
  * Flag values as the CLI parsed them (citty-style names); absent means "not

@@ -23,7 +23,7 @@ import type { Device, DeviceCgroupRule, Mount, Namespace, Resources, Rlimit, Sec
 import type { RunOptions } from "./run-options.ts";
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from "./seccomp-default.ts";
 import { dockerSeccompToOci, type DockerSeccompProfile } from "./seccomp-profile.ts";
-import { canonicalSignal, DEFAULT_STOP_SIGNAL } from "./signals.ts";
+import { canonicalSignal, DEFAULT_STOP_SIGNAL } from "../linux/signals.ts";
 import { resolveUser, type ResolvedUser } from "./users.ts";
 
 export const OCI_VERSION = "1.2.0";

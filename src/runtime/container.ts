@@ -369,27 +369,6 @@ export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: 
   return status;
 }
 
-/** Signal numbers by name, for kill. */
-const SIGNALS: Record<string, number> = {
-  HUP: 1, INT: 2, QUIT: 3, ILL: 4, TRAP: 5, ABRT: 6, IOT: 6, BUS: 7, FPE: 8, KILL: 9, USR1: 10, SEGV: 11, USR2: 12,
-  PIPE: 13, ALRM: 14, TERM: 15, STKFLT: 16, CHLD: 17, CONT: 18, STOP: 19, TSTP: 20, TTIN: 21, TTOU: 22, URG: 23,
-  XCPU: 24, XFSZ: 25, VTALRM: 26, PROF: 27, WINCH: 28, IO: 29, POLL: 29, PWR: 30, SYS: 31,
-};
-
-/** "KILL", "SIGKILL", "9" or "RTMIN+3" → the signal number. */
-export function parseSignal(text: string): number {
-  const upper = text.toUpperCase().replace(/^SIG/, "");
-  let n: number | undefined;
-  if (/^\d+$/.test(upper)) n = Number(upper);
-  else if (SIGNALS[upper] !== undefined) n = SIGNALS[upper];
-  else {
-    const rt = /^RTM(IN|AX)([+-]\d+)?$/.exec(upper);
-    if (rt) n = (rt[1] === "IN" ? 34 : 64) + Number(rt[2] ?? 0);
-  }
-  if (n === undefined || n < 1 || n > 64) throw new ContainrError("USAGE", `unknown signal "${text}"`, { hint: "use a name (TERM, SIGKILL) or a number from 1 to 64" });
-  return n;
-}
-
 export function managerOf(ctx: RuntimeContext, state: ContainerState): CgroupManager {
   return cgroupManagerFor({ containerId: state.id, cgroupsPath: state.cgroupsPath, paths: state.cgroupPaths, rootless: ctx.rootless });
 }

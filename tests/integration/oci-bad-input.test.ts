@@ -136,6 +136,6 @@ describe.skipIf(!isRoot)("bad input", () => {
   test("an unknown signal", async () => {
     const r = await oci(["--root", root, "kill", "whatever", "SIGNOPE"]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain('unknown signal "SIGNOPE"');
+    expect(r.stderr).toContain("invalid signal: SIGNOPE");
   });
 });

@@ -1,4 +1,5 @@
-import { killContainer, parseSignal, runtimeContext } from "../../runtime/container.ts";
+import { parseSignal } from "../../linux/signals.ts";
+import { killContainer, runtimeContext } from "../../runtime/container.ts";
 import { defineCommand } from "../command.ts";
 
 export default defineCommand({

@@ -1,6 +1,7 @@
 /**
- * Signal names and numbers, for --stop-signal, the image's StopSignal and
- * `kill -s`. Accepted forms are Docker's (moby/sys/signal ParseSignal):
+ * Signal names and numbers, for --stop-signal, the image's StopSignal,
+ * `kill -s`, and `oci kill` (engine and runtime share this one table).
+ * Accepted forms are Docker's (moby/sys/signal ParseSignal):
  * "SIGTERM", "TERM", "term", "15", "RTMIN+3", "SIGRTMAX-2". Numbers are the
  * Linux generic ones (x86_64 and aarch64 agree). RTMIN is 34, as in Docker's
  * table: glibc keeps 32 and 33 for its own threads.

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ContainrError } from "../../src/diag/errors.ts";
-import { canonicalSignal, parseSignal, signalName } from "../../src/engine/signals.ts";
+import { canonicalSignal, parseSignal, signalName } from "../../src/linux/signals.ts";
 
 describe("signals", () => {
   test("names with and without SIG, any case, and numbers", () => {
