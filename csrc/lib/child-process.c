@@ -121,6 +121,18 @@ child_setup_process (struct child_ctx *ctx)
   return 0;
 }
 
+static int
+setgroups_denied (void)
+{
+  char buf[8] = { 0 };
+  int fd = open ("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return 0;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  return n >= 4 && strncmp (buf, "deny", 4) == 0;
+}
+
 int
 child_set_user (struct child_ctx *ctx)
 {
@@ -131,7 +143,9 @@ child_set_user (struct child_ctx *ctx)
   char id[16];
   struct strbuf sb;
 
-  if (setgroups (n, groups) < 0)
+  /* a user namespace whose setgroups is "deny" (an unprivileged user mapping
+     only its own ids) keeps its empty list: nothing to drop (runc does the same) */
+  if (setgroups (n, groups) < 0 && !(errno == EPERM && n == 0 && setgroups_denied ()))
     return child_fail (ctx, STAGE_USER, errno, "setgroups (process.user.additionalGids)", NULL, NULL, NULL);
   if (setresgid (plan->config.gid, plan->config.gid, plan->config.gid) < 0)
     {
