@@ -10,8 +10,9 @@
 #   tar gzip zstd       GNU tar (reference extractions), compressed layers
 #   openssl             certificates for the token-auth registry
 #   iproute2 tmux       network checks, a terminal for -t tests
+#   podman              drives `containr-oci` as its --runtime in tests/e2e/podman.test.ts
 set -euo pipefail
-packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar gzip zstd openssl iproute2 tmux)
+packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar gzip zstd openssl iproute2 tmux podman)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -27,6 +27,7 @@ import { relayTerminal } from "../native/console.ts";
 import { containerConfig } from "./config.ts";
 import { checkHooks, hookStateJson, runHooks } from "./hooks.ts";
 import { encodePlan, InitHook } from "./plan.ts";
+import { withDeviceRules } from "./security.ts";
 import { writeIdMaps, type IdMaps } from "./userns.ts";
 import { SyncChannel } from "./protocol.ts";
 import {
@@ -206,7 +207,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     if (fifo) mkfifo(fifo, 0o622);
 
     const cgroup = cgroupManagerFor({ containerId: o.id, cgroupsPath: bundle.spec.linux?.cgroupsPath, rootless: ctx.rootless });
-    cgroup.create(bundle.spec.linux?.resources);
+    cgroup.create(withDeviceRules(bundle.spec.linux?.resources, config.devices));
     undo.push("remove the cgroup", () => cgroup.destroy());
     timer.step("cgroup");
 

@@ -8,7 +8,7 @@ import { posix } from "node:path";
 import { capabilityMasks, type CapabilityMasks } from "../linux/capabilities.ts";
 import { nativeSeccompArch } from "../linux/seccomp/arch.ts";
 import { compileSeccomp, type CompiledSeccomp } from "../linux/seccomp/compile.ts";
-import type { Device, Linux, Process, Seccomp } from "../oci/spec.ts";
+import type { Device, DeviceCgroupRule, Linux, Process, Resources, Seccomp } from "../oci/spec.ts";
 import { invalidField } from "./bundle.ts";
 
 export interface PlannedDevice {
@@ -30,6 +30,7 @@ export interface ProcessSecurity {
   terminal?: { rows: number; cols: number };
 }
 
+const S_IFMT = 0o170000;
 const S_IFIFO = 0o010000;
 const S_IFCHR = 0o020000;
 const S_IFBLK = 0o060000;
@@ -110,4 +111,32 @@ export function plannedDevices(devices: Device[] | undefined): PlannedDevice[] {
     if (!Number.isInteger(fileMode) || fileMode < 0 || fileMode > 0o7777) throw invalidField(`${field}.fileMode`, "must be a permission mode up to 07777");
     return { path: posix.normalize(d.path), mode: type | (fileMode & 0o7777), major: d.major ?? 0, minor: d.minor ?? 0, uid: d.uid ?? 0, gid: d.gid ?? 0 };
   });
+}
+
+/** runc's AllowedDevices: what every container may use whatever its rules say (specconv). */
+const DEFAULT_DEVICE_RULES: DeviceCgroupRule[] = [
+  { allow: true, type: "c", access: "m" },
+  { allow: true, type: "b", access: "m" },
+  { allow: true, type: "c", major: 1, minor: 3, access: "rwm" }, // null
+  { allow: true, type: "c", major: 1, minor: 8, access: "rwm" }, // random
+  { allow: true, type: "c", major: 1, minor: 7, access: "rwm" }, // full
+  { allow: true, type: "c", major: 5, minor: 0, access: "rwm" }, // tty
+  { allow: true, type: "c", major: 1, minor: 5, access: "rwm" }, // zero
+  { allow: true, type: "c", major: 1, minor: 9, access: "rwm" }, // urandom
+  { allow: true, type: "c", major: 136, access: "rwm" }, // pts/*
+  { allow: true, type: "c", major: 5, minor: 2, access: "rwm" }, // ptmx
+  { allow: true, type: "c", major: 10, minor: 200, access: "rwm" }, // net/tun
+];
+
+/**
+ * The device cgroup rules as runc applies them: the spec's rules in order,
+ * then the nodes of linux.devices, then the default devices every container
+ * needs (its /dev, and the pty its terminal comes from).
+ */
+export function withDeviceRules(resources: Resources | undefined, devices: PlannedDevice[]): Resources | undefined {
+  if (!resources?.devices?.length) return resources;
+  const nodes: DeviceCgroupRule[] = devices
+    .filter((d) => (d.mode & S_IFMT) !== S_IFIFO)
+    .map((d) => ({ allow: true, type: (d.mode & S_IFMT) === S_IFBLK ? "b" : "c", major: d.major, minor: d.minor, access: "rwm" }));
+  return { ...resources, devices: [...resources.devices, ...nodes, ...DEFAULT_DEVICE_RULES] };
 }
