@@ -162,6 +162,15 @@ export function parseFlags(argv: string[], defs: FlagDefs, stopAtPositionals: nu
         if (!found) throw usageError(`unknown shorthand flag: '${letter}' in ${word}`, commandPath);
         const [name, def] = found;
         if (def.type === "boolean") {
+          // pflag's -H=false: the rest of the word is the boolean's value
+          if (word[j + 1] === "=") {
+            const value = word.slice(j + 2);
+            if (value !== "true" && value !== "false") {
+              throw usageError(`invalid value "${value}" for -${letter}: expected true or false`, commandPath);
+            }
+            set(name, def, value === "true", `-${letter}`);
+            break;
+          }
           set(name, def, true, `-${letter}`);
           continue;
         }

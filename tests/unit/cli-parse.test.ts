@@ -95,6 +95,12 @@ describe("parseFlags for run IMAGE CMD...", () => {
     expect(usageErrorOf(() => parseRun(["--log-format", "xml", "img"])).message).toContain("text, json");
   });
 
+  test("a short boolean takes =true/=false as pflag does (-d=false)", () => {
+    expect(parseRun(["-d=false", "img"]).values.detach).toBe(false);
+    expect(parseRun(["-i", "-d=true", "img"]).values.detach).toBe(true);
+    expect(usageErrorOf(() => parseRun(["-d=maybe", "img"])).message).toContain("true or false");
+  });
+
   test("a boolean given a non-boolean value is an error", () => {
     expect(usageErrorOf(() => parseRun(["--detach=yes", "img"])).message).toContain("true or false");
   });
