@@ -27,32 +27,57 @@ forward_signal (int sig)
 static const int forwarded[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
 #define NFORWARDED (sizeof forwarded / sizeof forwarded[0])
 
+static struct sigaction forward_saved[NFORWARDED];
+static int forward_armed;
+
 /*
- * FFI: wait for a child of this process to exit, forwarding SIGINT, SIGTERM,
- * SIGHUP, SIGQUIT, SIGUSR1 and SIGUSR2 to it meanwhile (JS handlers cannot
- * run while an FFI call blocks). Returns the exit status as a shell reports
- * it (128+n for signal n), or -errno.
+ * FFI: from now on, forward SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1 and
+ * SIGUSR2 to pid (JS handlers cannot run while an FFI call blocks). `oci run`
+ * arms this as soon as the container's init exists, so that no signal falls
+ * between its execve and the wait and kills the CLI instead.
+ */
+CONTAINR_EXPORT void
+containr_forward_signals (int pid)
+{
+  forward_target = pid;
+  if (forward_armed)
+    return;
+  struct sigaction fwd;
+  memset (&fwd, 0, sizeof fwd);
+  fwd.sa_handler = forward_signal;
+  sigemptyset (&fwd.sa_mask);
+  for (size_t i = 0; i < NFORWARDED; i++)
+    sigaction (forwarded[i], &fwd, &forward_saved[i]);
+  forward_armed = 1;
+}
+
+/* FFI: give the signals back their earlier dispositions. */
+CONTAINR_EXPORT void
+containr_stop_forwarding (void)
+{
+  if (!forward_armed)
+    return;
+  for (size_t i = 0; i < NFORWARDED; i++)
+    sigaction (forwarded[i], &forward_saved[i], NULL);
+  forward_armed = 0;
+  forward_target = 0;
+}
+
+/*
+ * FFI: wait for a child of this process to exit, forwarding the signals
+ * above to it meanwhile, then stop forwarding. Returns the exit status as a
+ * shell reports it (128+n for signal n), or -errno.
  */
 CONTAINR_EXPORT int
 containr_wait_forwarding (int pid)
 {
-  struct sigaction fwd, old[NFORWARDED];
-  memset (&fwd, 0, sizeof fwd);
-  fwd.sa_handler = forward_signal;
-  sigemptyset (&fwd.sa_mask);
-  forward_target = pid;
-  for (size_t i = 0; i < NFORWARDED; i++)
-    sigaction (forwarded[i], &fwd, &old[i]);
-
+  containr_forward_signals (pid);
   int status = 0, ret;
   do
     ret = waitpid (pid, &status, __WALL);
   while (ret < 0 && errno == EINTR);
   int saved = errno;
-
-  for (size_t i = 0; i < NFORWARDED; i++)
-    sigaction (forwarded[i], &old[i], NULL);
-  forward_target = 0;
+  containr_stop_forwarding ();
   if (ret < 0)
     return -saved;
   if (WIFSIGNALED (status))

@@ -22,6 +22,8 @@ function load() {
     containr_sync_recv: { args: [i32, pointer, i32], returns: i32 },
     containr_sync_send: { args: [i32, u32], returns: i32 },
     containr_wait_forwarding: { args: [i32], returns: i32 },
+    containr_forward_signals: { args: [i32], returns: FFIType.void },
+    containr_stop_forwarding: { args: [], returns: FFIType.void },
     containr_reap: { args: [i32], returns: i32 },
     containr_pidfd_open: { args: [i32], returns: i32 },
     containr_pidfd_send_signal: { args: [i32, i32], returns: i32 },
@@ -85,6 +87,15 @@ export function syncReceive(fd: number, buf: Uint8Array, timeoutMs: number): boo
 
 export function syncSend(fd: number, type: number): void {
   check(sym().containr_sync_send(fd, type), "write the sync socket");
+}
+
+/** From now on forward INT, TERM, HUP, QUIT, USR1 and USR2 to pid (until stopForwardingSignals or the end of a wait). */
+export function forwardSignalsTo(pid: number): void {
+  sym().containr_forward_signals(pid);
+}
+
+export function stopForwardingSignals(): void {
+  sym().containr_stop_forwarding();
 }
 
 /** Block until the child pid exits, forwarding INT, TERM, HUP, QUIT, USR1, USR2 to it; its status (128+n for signal n). */

@@ -11,6 +11,7 @@ import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts"
 import {
   closeFd,
   flock,
+  forwardSignalsTo,
   LOCK_EX,
   mkfifo,
   pidfdOpen,
@@ -19,6 +20,7 @@ import {
   reap,
   releaseExecFifo,
   spawnInitHelper,
+  stopForwardingSignals,
   waitForwardingSignals,
   type SpawnedHelper,
 } from "../native/runtime.ts";
@@ -129,6 +131,9 @@ interface Created {
  * an `oci exec` process): write the uid/gid maps of a new user namespace,
  * take the process's pid (our child: containr-init clones it with
  * CLONE_PARENT), and place it in the cgroup. Each step registers its undo.
+ * forwardSignals: from the moment the process exists, signals to the CLI go
+ * to it (a SIGTERM between its execve and the wait would otherwise end the
+ * CLI and leave the container running); the caller stops forwarding.
  */
 export function launchInit(
   plan: Uint8Array,
@@ -136,6 +141,7 @@ export function launchInit(
   undo: Undo,
   timer: { step(what: string): void },
   idMaps?: IdMaps,
+  forwardSignals = false,
 ): { child: InitProcess; channel: SyncChannel } {
   const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
   const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
@@ -164,6 +170,10 @@ export function launchInit(
   helperReaped = true;
   const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
   undo.push("stop the container process", () => killAndReap(child));
+  if (forwardSignals) {
+    forwardSignalsTo(child.pid);
+    undo.push("stop forwarding signals", stopForwardingSignals);
+  }
   timer.step("namespaces and clone");
 
   channel.waitForCgroupWait();
@@ -223,6 +233,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
       undo,
       timer,
       config.idMaps,
+      !withFifo && o.detach !== true,
     );
     timer.step("cgroup placement");
     if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {
@@ -362,6 +373,7 @@ export function runContainer(ctx: RuntimeContext, o: CreateOptions & { detach?: 
   const status = created.terminal !== undefined ? relayTerminal(created.terminal, child.pid) : waitForwardingSignals(child.pid);
   if (created.terminal !== undefined) closeFd(created.terminal);
   closeFd(child.pidfd);
+  stopForwardingSignals();
   timer.step("wait (the container ran)");
   // the manager that created the cgroup: no second look at the host's layout
   destroy(created.state, created.dir, created.cgroup);
