@@ -1,0 +1,359 @@
+/*
+ * containr-monitor [options] -- CREATE-COMMAND...
+ *
+ *   -c ID        the container's id (for messages)
+ *   -d DIR       the container's run directory: attach socket, exit file
+ *   -p FILE      where CREATE-COMMAND writes the init's pid (relative to DIR)
+ *   -l FILE      the json-file log; -s BYTES and -n FILES rotate it (0: never)
+ *   -i           keep the container's stdin open (a pipe fed by attach clients)
+ *   -x ARG       one word of the exit command (repeated), run after the exit
+ *
+ * As conmon: the monitor makes itself a child subreaper, starts
+ * CREATE-COMMAND (the runtime's create) with the container's stdio pipes as
+ * its stdio, and when that exits the container's init, left waiting on its
+ * exec fifo, is re-parented to the monitor. The monitor then reports
+ * "ready PID\n" (or "failed STATUS\n") on its stdout, which is the engine's
+ * pipe, and detaches from it. It logs and relays output until the init
+ * exited and the pipes are drained, writes DIR/exit.json atomically
+ * ({"exitCode":N,"finishedAt":"..."}), runs the exit command and exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include "monitor.h"
+
+#define MAX_EXIT_ARGS 64
+/* Docker's json-file splits lines longer than 16 KiB into partial entries. */
+#define LINE_MAX_BYTES (16 * 1024)
+/* After the init exited, output still in flight (or held by an orphan that
+   escaped the pid namespace) is read for at most this long. */
+#define DRAIN_MS 2000
+
+static const char *container_id = "?";
+
+void
+mon_fail (const char *stage, int err, const char *detail)
+{
+  /* stderr is the engine's diagnostics until ready, /dev/null afterwards */
+  dprintf (2, "containr-monitor %s: %s: %s: %s\n", container_id, stage, strerror (err), detail ? detail : "");
+}
+
+struct stream_buf
+{
+  int fd;
+  enum mon_stream stream;
+  size_t len;
+  char data[LINE_MAX_BYTES];
+};
+
+static struct mon_log logfile = { .fd = -1 };
+
+static void
+emit (struct stream_buf *sb, const char *data, size_t len)
+{
+  mon_log_write (&logfile, sb->stream, data, len);
+}
+
+/* Log complete lines as they come; a line that fills the buffer is logged as a partial entry. */
+static void
+consume (struct stream_buf *sb, const char *data, size_t len)
+{
+  mon_attach_broadcast (sb->stream, data, len);
+  while (len > 0)
+    {
+      size_t room = sizeof sb->data - sb->len;
+      size_t take = len < room ? len : room;
+      const char *nl = memchr (data, '\n', take);
+      if (nl != NULL)
+        take = (size_t) (nl - data) + 1;
+      memcpy (sb->data + sb->len, data, take);
+      sb->len += take;
+      data += take;
+      len -= take;
+      if (nl != NULL || sb->len == sizeof sb->data)
+        {
+          emit (sb, sb->data, sb->len);
+          sb->len = 0;
+        }
+    }
+}
+
+/* Read what is available; returns 0 at EOF (and closes the fd). */
+static int
+pump (struct stream_buf *sb)
+{
+  char buf[32768];
+  for (;;)
+    {
+      ssize_t r = read (sb->fd, buf, sizeof buf);
+      if (r > 0)
+        {
+          consume (sb, buf, (size_t) r);
+          continue;
+        }
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r < 0 && errno == EAGAIN)
+        return 1;
+      if (sb->len > 0)
+        emit (sb, sb->data, sb->len);
+      sb->len = 0;
+      close (sb->fd);
+      sb->fd = -1;
+      return 0;
+    }
+}
+
+static int
+exit_code_of (int status)
+{
+  if (WIFEXITED (status))
+    return WEXITSTATUS (status);
+  if (WIFSIGNALED (status))
+    return 128 + WTERMSIG (status);
+  return 255;
+}
+
+static int
+write_exit_file (int dirfd, int code, const char *finished)
+{
+  char text[256];
+  int len = snprintf (text, sizeof text, "{\"exitCode\":%d,\"finishedAt\":\"%s\"}\n", code, finished);
+  mon_attach_broadcast (MON_EXIT, text, (size_t) len);
+  int fd = openat (dirfd, "exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  if (fd < 0)
+    {
+      mon_fail ("write the exit file", errno, "exit.json.tmp");
+      return -1;
+    }
+  int ok = write (fd, text, (size_t) len) == len && fsync (fd) == 0;
+  close (fd);
+  if (!ok || renameat (dirfd, "exit.json.tmp", dirfd, "exit.json") < 0)
+    {
+      mon_fail ("write the exit file", errno, "exit.json");
+      return -1;
+    }
+  return 0;
+}
+
+static pid_t
+spawn (char *const argv[], int in, int out, int err)
+{
+  pid_t pid = fork ();
+  if (pid != 0)
+    return pid;
+  sigset_t none;
+  sigemptyset (&none);
+  sigprocmask (SIG_SETMASK, &none, NULL);
+  signal (SIGPIPE, SIG_DFL);
+  signal (SIGHUP, SIG_DFL);
+  signal (SIGINT, SIG_DFL);
+  if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
+    _exit (126);
+  syscall (SYS_close_range, 3, ~0U, 0);
+  execv (argv[0], argv);
+  _exit (errno == ENOENT ? 127 : 126);
+}
+
+static int
+read_pid (int dirfd, const char *name)
+{
+  char buf[32] = { 0 };
+  int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return -1;
+  ssize_t r = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  return r > 0 ? atoi (buf) : -1;
+}
+
+static long long
+now_ms (void)
+{
+  struct timespec ts;
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void
+usage (void)
+{
+  dprintf (2, "usage: containr-monitor -c ID -d DIR -p PIDFILE [-l LOG -s BYTES -n FILES] [-i] [-x ARG]... -- CREATE-COMMAND...\n");
+  exit (2);
+}
+
+int
+main (int argc, char **argv)
+{
+  const char *dir = NULL, *pidfile = NULL, *logpath = NULL;
+  unsigned long long max_size = 0;
+  unsigned max_files = 1;
+  int keep_stdin = 0;
+  char *exit_argv[MAX_EXIT_ARGS + 1];
+  int nexit = 0, opt;
+
+  while ((opt = getopt (argc, argv, "+c:d:p:l:s:n:ix:")) != -1)
+    switch (opt)
+      {
+      case 'c': container_id = optarg; break;
+      case 'd': dir = optarg; break;
+      case 'p': pidfile = optarg; break;
+      case 'l': logpath = optarg; break;
+      case 's': max_size = strtoull (optarg, NULL, 10); break;
+      case 'n': max_files = (unsigned) strtoul (optarg, NULL, 10); break;
+      case 'i': keep_stdin = 1; break;
+      case 'x':
+        if (nexit == MAX_EXIT_ARGS)
+          usage ();
+        exit_argv[nexit++] = optarg;
+        break;
+      default: usage ();
+      }
+  exit_argv[nexit] = NULL;
+  if (dir == NULL || pidfile == NULL || optind >= argc)
+    usage ();
+  char **create_argv = argv + optind;
+
+  /* orphans below us (the init, once the create command exits) become our children */
+  if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
+    {
+      mon_fail ("become a subreaper", errno, NULL);
+      return 1;
+    }
+  setsid ();
+  signal (SIGPIPE, SIG_IGN);
+  signal (SIGHUP, SIG_IGN);
+  signal (SIGINT, SIG_IGN);
+  int dirfd = open (dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0 || fchdir (dirfd) < 0)
+    {
+      mon_fail ("open the run directory", errno, dir);
+      return 1;
+    }
+  if (logpath != NULL && mon_log_open (&logfile, logpath, max_size, max_files) < 0)
+    return 1;
+
+  sigset_t chld;
+  sigemptyset (&chld);
+  sigaddset (&chld, SIGCHLD);
+  sigprocmask (SIG_BLOCK, &chld, NULL);
+  int sigfd = signalfd (-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
+  int listen_fd = mon_attach_listen (dirfd, "attach");
+  int out[2], err[2], in[2] = { -1, -1 };
+  if (sigfd < 0 || listen_fd < 0 || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0
+      || (keep_stdin ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0)
+    {
+      mon_fail ("set up the container's stdio", errno, NULL);
+      return 1;
+    }
+
+  pid_t creator = spawn (create_argv, in[0], out[1], err[1]);
+  if (creator < 0)
+    {
+      mon_fail ("start the create command", errno, create_argv[0]);
+      return 1;
+    }
+  close (in[0]);
+  close (out[1]);
+  close (err[1]);
+  int stdin_fd = in[1];
+  struct stream_buf streams[2];
+  streams[0].fd = out[0], streams[0].stream = MON_STDOUT, streams[0].len = 0;
+  streams[1].fd = err[0], streams[1].stream = MON_STDERR, streams[1].len = 0;
+  fcntl (out[0], F_SETFL, O_NONBLOCK);
+  fcntl (err[0], F_SETFL, O_NONBLOCK);
+
+  int status;
+  while (waitpid (creator, &status, 0) < 0 && errno == EINTR)
+    ;
+  pid_t init = status == 0 ? read_pid (dirfd, pidfile) : -1;
+  if (init <= 0)
+    {
+      /* the create command reported why (its --log); nothing of the container is left */
+      dprintf (1, "failed %d\n", status == 0 ? 255 : exit_code_of (status));
+      return 1;
+    }
+  dprintf (1, "ready %d\n", init);
+  int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
+  dup2 (devnull, 1);
+  dup2 (devnull, 2);
+  close (devnull);
+
+  int exited = 0, code = -1;
+  char finished[64] = "";
+  long long drain_deadline = 0;
+  for (;;)
+    {
+      struct pollfd pfds[4 + 64];
+      size_t n = 0;
+      pfds[n++] = (struct pollfd){ .fd = sigfd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = streams[0].fd, .events = POLLIN };
+      pfds[n++] = (struct pollfd){ .fd = streams[1].fd, .events = POLLIN };
+      size_t nc = mon_attach_pollfds (pfds + n, 64);
+      int timeout = -1;
+      if (exited)
+        {
+          long long left = drain_deadline - now_ms ();
+          if ((streams[0].fd < 0 && streams[1].fd < 0) || left <= 0)
+            break;
+          timeout = (int) left;
+        }
+      if (poll (pfds, n + nc, timeout) < 0 && errno != EINTR)
+        {
+          mon_fail ("poll", errno, NULL);
+          break;
+        }
+      /* clients first: one that connected before the start sees all output */
+      if (pfds[1].revents & POLLIN)
+        mon_attach_accept (listen_fd);
+      mon_attach_handle (pfds + n, nc, &stdin_fd);
+      for (int s = 0; s < 2; s++)
+        if (streams[s].fd >= 0 && (pfds[2 + s].revents & (POLLIN | POLLHUP | POLLERR)))
+          pump (&streams[s]);
+      if (pfds[0].revents & POLLIN)
+        {
+          struct signalfd_siginfo si;
+          while (read (sigfd, &si, sizeof si) > 0)
+            ;
+          pid_t pid;
+          while ((pid = waitpid (-1, &status, WNOHANG)) > 0)
+            if (pid == init)
+              {
+                exited = 1;
+                code = exit_code_of (status);
+                mon_rfc3339nano (finished, sizeof finished);
+                drain_deadline = now_ms () + DRAIN_MS;
+              }
+        }
+    }
+  for (int s = 0; s < 2; s++)
+    if (streams[s].fd >= 0 && streams[s].len > 0)
+      emit (&streams[s], streams[s].data, streams[s].len);
+  if (stdin_fd >= 0)
+    close (stdin_fd);
+  write_exit_file (dirfd, code, finished);
+
+  if (nexit > 0)
+    {
+      int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
+      pid_t pid = spawn (exit_argv, null, null, null);
+      if (pid > 0)
+        while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
+          ;
+    }
+  /* attached clients see EOF only now, so a foreground `run --rm` ends after the clean-up */
+  mon_attach_close_all ();
+  return 0;
+}

@@ -1,0 +1,27 @@
+import { createContainer } from "../engine/create.ts";
+import { parseRunOptions } from "../engine/run-options.ts";
+import { defineCommand } from "./command.ts";
+import { createFlags, logConfigOf, runFlagsOf, withEngine } from "./container/common.ts";
+import { progressDisplay } from "./image/common.ts";
+
+export default defineCommand({
+  meta: { name: "create", description: "Create a new container" },
+  args: createFlags,
+  passThrough: true,
+  run({ args, rest, globals }) {
+    const flags = runFlagsOf(args);
+    const options = parseRunOptions({ image: args.image, command: rest, flags: { ...flags, detach: true } });
+    const logConfig = logConfigOf(args.logDriver, args.logOpt);
+    return withEngine(globals, async (ctx) => {
+      for (const warning of options.warnings) process.stderr.write(`WARNING: ${warning}\n`);
+      const record = await createContainer(ctx, {
+        options,
+        log: logConfig,
+        securityOpt: flags.securityOpt,
+        progress: progressDisplay(),
+        notice: (line) => process.stderr.write(`${line}\n`),
+      });
+      process.stdout.write(`${record.id}\n`);
+    });
+  },
+});

@@ -1,0 +1,23 @@
+import { ContainrError } from "../diag/errors.ts";
+import { removeContainer } from "../engine/lifecycle.ts";
+import { defineCommand } from "./command.ts";
+import { forEachContainer, withEngine } from "./container/common.ts";
+
+export default defineCommand({
+  meta: { name: "rm", description: "Remove one or more containers" },
+  args: {
+    container: { type: "positional", description: "CONTAINER", required: true },
+    force: { type: "boolean", alias: "f", description: "Force the removal of a running container (uses SIGKILL)" },
+    volumes: { type: "boolean", alias: "v", description: "Remove anonymous volumes associated with the container" },
+  },
+  passThrough: true,
+  run({ args, rest, globals }) {
+    if (args.volumes) throw new ContainrError("USAGE", "-v/--volumes is not supported yet: containr has no volumes");
+    return withEngine(globals, (ctx) =>
+      forEachContainer(ctx, [args.container, ...rest], async (record, ref) => {
+        await removeContainer(ctx, record, args.force);
+        process.stdout.write(`${ref}\n`);
+      }),
+    );
+  },
+});

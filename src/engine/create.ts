@@ -1,0 +1,184 @@
+/**
+ * `create` (and the first half of `run`): the image is resolved (pulled
+ * when it is not in the store, as Docker does), the record is stored
+ * (which takes the name), the root filesystem is mounted as an overlay of
+ * the image's layers plus the container's own diff/ and work/, the /etc
+ * files are written, and buildSpec's config.json goes into the bundle. Any
+ * failure undoes every step, so nothing half-created is left.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
+import { log } from "../diag/log.ts";
+import { mountOverlay } from "../image/overlay.ts";
+import { pullImage, type PullProgress } from "../image/pull.ts";
+import { ImageStore, resolveImage, type ResolvedImage } from "../image/store.ts";
+import { containerPaths, type EngineContext } from "./context.ts";
+import { etcFilesFor } from "./etc-files.ts";
+import { generateId } from "./ids.ts";
+import type { ContainerRecord } from "./records.ts";
+import type { RunOptions } from "./run-options.ts";
+import { buildSpec } from "./spec-builder.ts";
+import { destroyContainer } from "./teardown.ts";
+
+/** The json-file log's rotation (Docker's max-size and max-file). */
+export interface LogConfig {
+  /** "json-file", or "none" for no log */
+  type: "json-file" | "none";
+  /** bytes; 0: never rotate */
+  maxSize: number;
+  maxFiles: number;
+}
+
+/**
+ * Docker keeps json-file logs forever by default, a classic way to fill a
+ * disk; containr rotates at 10 MB and keeps 3 files unless told otherwise.
+ */
+export const DEFAULT_LOG_CONFIG: LogConfig = { type: "json-file", maxSize: 10 * 1024 * 1024, maxFiles: 3 };
+
+/** Docker's HostConfig, the part inspect shows and the lifecycle reads. */
+export interface HostConfig {
+  AutoRemove: boolean;
+  RestartPolicy: { Name: string; MaximumRetryCount: number };
+  NetworkMode: string;
+  Privileged: boolean;
+  ReadonlyRootfs: boolean;
+  CapAdd: string[];
+  CapDrop: string[];
+  SecurityOpt: string[];
+  Memory: number;
+  MemorySwap: number;
+  NanoCpus: number;
+  CpuShares: number;
+  CpusetCpus: string;
+  PidsLimit: number;
+  Ulimits: { Name: string; Soft: number; Hard: number }[];
+  Tmpfs: Record<string, string>;
+  Init: boolean;
+  LogConfig: { Type: string; Config: Record<string, string> };
+}
+
+export interface CreateRequest {
+  options: RunOptions;
+  log?: LogConfig;
+  /** the --security-opt values as given, for inspect */
+  securityOpt?: string[];
+  /** progress of a pull, when the image must be pulled */
+  progress?: PullProgress;
+  /** "Unable to find image ... locally" goes here */
+  notice?: (line: string) => void;
+}
+
+async function findOrPull(store: ImageStore, request: CreateRequest): Promise<ResolvedImage> {
+  const ref = request.options.image;
+  try {
+    return resolveImage(store, ref);
+  } catch (err) {
+    if (toContainrError(err).code !== "IMAGE_NOT_FOUND") throw err;
+  }
+  request.notice?.(`Unable to find image '${ref}' locally`);
+  await pullImage(store, ref, { progress: request.progress });
+  return resolveImage(store, ref);
+}
+
+function hostConfigOf(options: RunOptions, logConfig: LogConfig, securityOpt: string[]): HostConfig {
+  const r = options.resources;
+  return {
+    AutoRemove: options.autoRemove,
+    RestartPolicy: { Name: options.restart.name, MaximumRetryCount: options.restart.maximumRetryCount },
+    NetworkMode: options.network,
+    Privileged: options.privileged,
+    ReadonlyRootfs: options.readOnly,
+    CapAdd: options.capAdd,
+    CapDrop: options.capDrop,
+    SecurityOpt: securityOpt,
+    Memory: r.memory ?? 0,
+    MemorySwap: r.memorySwap ?? 0,
+    NanoCpus: r.nanoCpus ?? 0,
+    CpuShares: r.cpuShares ?? 0,
+    CpusetCpus: r.cpusetCpus ?? "",
+    PidsLimit: r.pidsLimit ?? 0,
+    Ulimits: options.ulimits.map((u) => ({ Name: u.name, Soft: u.soft, Hard: u.hard })),
+    Tmpfs: Object.fromEntries(options.tmpfs.map((t) => [t.destination, t.options.join(",")])),
+    Init: options.init,
+    LogConfig: {
+      Type: logConfig.type,
+      Config: logConfig.type === "none" ? {} : { "max-size": String(logConfig.maxSize), "max-file": String(logConfig.maxFiles) },
+    },
+  };
+}
+
+export function hostConfigOfRecord(record: ContainerRecord): HostConfig {
+  return record.hostConfig as HostConfig;
+}
+
+/** Create a container; returns its record. The root filesystem stays mounted until the container stops. */
+export async function createContainer(ctx: EngineContext, request: CreateRequest): Promise<ContainerRecord> {
+  const { options } = request;
+  if (options.init) {
+    throw new ContainrError("USAGE", "--init is not supported yet: containr has no init binary to inject", {
+      hint: "run the container without --init, or use an image whose entrypoint reaps its children",
+    });
+  }
+  if (options.tty) {
+    throw new ContainrError("USAGE", "-t/--tty is not supported yet: the runtime has no console socket", {
+      hint: "run without -t (use -i to feed the container's stdin)",
+    });
+  }
+  const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
+  const store = ImageStore.open(ctx.dataRoot);
+  let record: ContainerRecord | undefined;
+  try {
+    const image = await findOrPull(store, request);
+    const id = generateId();
+    record = ctx.records.create({
+      id,
+      name: options.name,
+      image: options.image,
+      imageId: image.id,
+      command: [],
+      labels: {},
+      config: {},
+      hostConfig: hostConfigOf(options, logConfig, request.securityOpt ?? []),
+      mounts: [],
+    });
+    store.addImageUser(image.id, id);
+    const paths = containerPaths(ctx, id);
+    for (const dir of [paths.bundle, paths.rootfs, paths.diff, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
+
+    const hostname = options.hostname ?? (options.network === "host" ? undefined : id.slice(0, 12));
+    const built = buildSpec({
+      id,
+      rootfs: paths.rootfs,
+      options,
+      image: image.config.config,
+      etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+    });
+    const etc = etcFilesFor(options.network, hostname ?? built.spec.hostname ?? id.slice(0, 12));
+    writeFileSync(paths.hosts, etc.hosts, { mode: 0o644 });
+    writeFileSync(paths.hostname, etc.hostname, { mode: 0o644 });
+    writeFileSync(paths.resolvConf, etc.resolvConf, { mode: 0o644 });
+    writeFileSync(join(paths.bundle, "config.json"), JSON.stringify(built.spec, null, 2), { mode: 0o600 });
+
+    const args = built.spec.process?.args ?? [];
+    record = ctx.records.update(id, (r) => ({
+      ...r,
+      command: args,
+      labels: built.config.Labels,
+      config: built.config,
+    }));
+    return record;
+  } catch (err) {
+    if (record !== undefined) {
+      try {
+        destroyContainer(ctx, record);
+      } catch (cleanup) {
+        log.warn(`clean-up after a failed create: ${toContainrError(cleanup).message}`);
+      }
+    }
+    throw wrap(err, "create container");
+  } finally {
+    store.close();
+  }
+}

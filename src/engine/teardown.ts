@@ -1,0 +1,64 @@
+/**
+ * Taking a container apart, step by step and idempotently, so that the same
+ * functions serve a failed create, the exit command, `rm` and the clean-up
+ * after a monitor that died: each step checks what is there first.
+ */
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { toContainrError } from "../diag/errors.ts";
+import { log } from "../diag/log.ts";
+import { unmountOverlay } from "../image/overlay.ts";
+import { ImageStore } from "../image/store.ts";
+import { deleteContainer } from "../runtime/container.ts";
+import { containerPaths, type EngineContext } from "./context.ts";
+import type { ContainerRecord } from "./records.ts";
+
+/** Is something mounted exactly at path (/proc/self/mountinfo, field 5)? */
+export function isMountPoint(path: string): boolean {
+  let text: string;
+  try {
+    text = readFileSync("/proc/self/mountinfo", "utf8");
+  } catch {
+    return false;
+  }
+  for (const line of text.split("\n")) {
+    const field = line.split(" ")[4];
+    if (field === undefined) continue;
+    if (field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))) === path) return true;
+  }
+  return false;
+}
+
+/** Kill what is left of the container's processes and remove its cgroup and runtime state. */
+export function releaseRuntime(ctx: EngineContext, id: string): void {
+  if (!existsSync(`${ctx.runtime.root}/${id}/state.json`)) return;
+  deleteContainer(ctx.runtime, id, true);
+}
+
+/** Unmount the container's root filesystem (lazily if something still holds it). */
+export function unmountRootfs(ctx: EngineContext, id: string): void {
+  const { rootfs } = containerPaths(ctx, id);
+  while (isMountPoint(rootfs)) {
+    try {
+      unmountOverlay(rootfs);
+    } catch (err) {
+      log.debug(`unmount ${rootfs}: ${toContainrError(err).message}; detaching it`);
+      unmountOverlay(rootfs, { detach: true });
+    }
+  }
+}
+
+/** Everything: processes, cgroup, mounts, run directory, image reference, record and data directory. */
+export function destroyContainer(ctx: EngineContext, record: ContainerRecord): void {
+  releaseRuntime(ctx, record.id);
+  unmountRootfs(ctx, record.id);
+  rmSync(containerPaths(ctx, record.id).run, { recursive: true, force: true });
+  if (record.imageId !== "") {
+    const store = ImageStore.open(ctx.dataRoot);
+    try {
+      store.removeImageUser(record.imageId, record.id);
+    } finally {
+      store.close();
+    }
+  }
+  ctx.records.remove(record.id);
+}
