@@ -126,24 +126,21 @@ interface Created {
   terminal?: number;
 }
 
+/** containr-init, started on a plan: until it reports the process's pid. */
+interface SpawnedInit {
+  helperPid: number;
+  sock: number;
+  channel: SyncChannel;
+  /** set once the helper has exited and been reaped */
+  reaped: boolean;
+}
+
 /**
- * Start a process from a plan through containr-init (a container's init, or
- * an `oci exec` process): write the uid/gid maps of a new user namespace,
- * take the process's pid (our child: containr-init clones it with
- * CLONE_PARENT), and place it in the cgroup. Each step registers its undo.
- * forwardSignals: from the moment the process exists, signals to the CLI go
- * to it (a SIGTERM between its execve and the wait would otherwise end the
- * CLI and leave the container running); the caller stops forwarding.
+ * Start containr-init on a plan. cgroup: an existing v2 cgroup for clone3's
+ * CLONE_INTO_CGROUP; without one, finishLaunch places the process by pid.
  */
-export function launchInit(
-  plan: Uint8Array,
-  cgroup: CgroupManager,
-  undo: Undo,
-  timer: { step(what: string): void },
-  idMaps?: IdMaps,
-  forwardSignals = false,
-): { child: InitProcess; channel: SyncChannel } {
-  const unified = cgroup.mode === "v2" ? cgroup.unifiedPath() : undefined;
+function spawnInit(plan: Uint8Array, cgroup: CgroupManager | undefined, undo: Undo, timer: { step(what: string): void }): SpawnedInit {
+  const unified = cgroup?.mode === "v2" ? cgroup.unifiedPath() : undefined;
   const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
   let helper: SpawnedHelper;
   try {
@@ -151,14 +148,32 @@ export function launchInit(
   } finally {
     if (cgroupFd >= 0) closeSync(cgroupFd);
   }
-  const { pid: helperPid, sock } = helper;
-  let helperReaped = false;
+  const spawned: SpawnedInit = { helperPid: helper.pid, sock: helper.sock, channel: new SyncChannel(helper.sock), reaped: false };
   // in reverse: the socket's close ends a helper that still waits for the parent, then it is reaped
-  undo.push("reap the init helper", () => helperReaped || reap(helperPid));
-  undo.push("close the sync socket", () => closeFd(sock));
+  undo.push("reap the init helper", () => spawned.reaped || reap(spawned.helperPid));
+  undo.push("close the sync socket", () => closeFd(spawned.sock));
   timer.step("spawn");
+  return spawned;
+}
 
-  const channel = new SyncChannel(sock);
+/**
+ * The rest of a launch through containr-init (a container's init, or an
+ * `oci exec` process): write the uid/gid maps of a new user namespace, take
+ * the process's pid (our child: containr-init clones it with CLONE_PARENT),
+ * and place it in the cgroup. Each step registers its undo.
+ * forwardSignals: from the moment the process exists, signals to the CLI go
+ * to it (a SIGTERM between its execve and the wait would otherwise end the
+ * CLI and leave the container running); the caller stops forwarding.
+ */
+function finishLaunch(
+  spawned: SpawnedInit,
+  cgroup: CgroupManager,
+  undo: Undo,
+  timer: { step(what: string): void },
+  idMaps?: IdMaps,
+  forwardSignals = false,
+): { child: InitProcess; channel: SyncChannel } {
+  const { helperPid, sock, channel } = spawned;
   if (idMaps) {
     channel.waitForMapsRequest();
     writeIdMaps(helperPid, idMaps);
@@ -167,7 +182,7 @@ export function launchInit(
   const init = channel.waitForChildPid();
   // the helper exits right after CHILD_PID; the init, its sibling, is our child
   reap(helperPid);
-  helperReaped = true;
+  spawned.reaped = true;
   const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
   undo.push("stop the container process", () => killAndReap(child));
   if (forwardSignals) {
@@ -180,6 +195,18 @@ export function launchInit(
   if (!init.inCgroup) cgroup.addProcess(child.pid);
   channel.sendCgroupDone();
   return { child, channel };
+}
+
+/** Start a process from a plan through containr-init into an existing cgroup (spawnInit, then finishLaunch). */
+export function launchInit(
+  plan: Uint8Array,
+  cgroup: CgroupManager,
+  undo: Undo,
+  timer: { step(what: string): void },
+  idMaps?: IdMaps,
+  forwardSignals = false,
+): { child: InitProcess; channel: SyncChannel } {
+  return finishLaunch(spawnInit(plan, cgroup, undo, timer), cgroup, undo, timer, idMaps, forwardSignals);
 }
 
 /**
@@ -216,25 +243,23 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     const fifo = withFifo ? execFifoPath(dir) : undefined;
     if (fifo) mkfifo(fifo, 0o622);
 
+    const plan = encodePlan(config, {
+      execFifo: fifo,
+      noPivot: o.noPivot,
+      consoleSocket: o.consoleSocket,
+      keyring: o.noNewKeyring ? undefined : sessionKeyring(o.id),
+      hookStates: initHookStates(o.id, bundle),
+    });
+    // containr-init first, without CLONE_INTO_CGROUP: while it starts, creates
+    // the namespaces and clones the init (on the other core), this process
+    // reads the host's cgroup layout and creates the cgroup; the init waits
+    // for its placement by pid (CGROUP_WAIT) before it does anything.
+    const spawned = spawnInit(plan, undefined, undo, timer);
     const cgroup = cgroupManagerFor({ containerId: o.id, cgroupsPath: bundle.spec.linux?.cgroupsPath, rootless: ctx.rootless });
     cgroup.create(withDeviceRules(bundle.spec.linux?.resources, config.devices));
     undo.push("remove the cgroup", () => cgroup.destroy());
     timer.step("cgroup");
-
-    const { child, channel } = launchInit(
-      encodePlan(config, {
-        execFifo: fifo,
-        noPivot: o.noPivot,
-        consoleSocket: o.consoleSocket,
-        keyring: o.noNewKeyring ? undefined : sessionKeyring(o.id),
-        hookStates: initHookStates(o.id, bundle),
-      }),
-      cgroup,
-      undo,
-      timer,
-      config.idMaps,
-      !withFifo && o.detach !== true,
-    );
+    const { child, channel } = finishLaunch(spawned, cgroup, undo, timer, config.idMaps, !withFifo && o.detach !== true);
     timer.step("cgroup placement");
     if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {
       channel.waitForHooksRequest();
