@@ -121,14 +121,16 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   log.debug(`start ${record.id}: ${argv.join(" ")}`);
   const monitor = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const [report, diagnostics] = await Promise.all([readLines(monitor.stdout), readLines(monitor.stderr)]);
-  monitor.unref();
   const ready = /^ready (\d+)$/m.exec(report);
   if (ready === null) {
+    // still referenced: an unref'd child would let the event loop end (exit 0) during this wait
     await monitor.exited;
     const failed = /^failed (\d+)$/m.exec(report);
     if (failed !== null) throw createFailure(paths.createLog, Number(failed[1]));
     throw new ContainrError("CONTAINER_INIT_FAILED", `the container's monitor failed: ${diagnostics.trim() || `exit status ${monitor.exitCode}`}`);
   }
+  // the monitor outlives this command
+  monitor.unref();
   const initPid = Number(ready[1]);
   const monitorStartTime = processStat(monitor.pid)?.startTime ?? "";
   updateEngineState(ctx, record.id, (s) => {
