@@ -1,11 +1,11 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { detectCgroupMode } from "../../src/linux/cgroups/index.ts";
 import { cgroupDirectory, checkCgroupsPath, discoverLayout, parseCgroupMounts, parseProcCgroup } from "../../src/linux/cgroups/layout.ts";
 import { deviceRuleLine, pidsMax, rdmaLines, requestedSections, requestsLimits, sharesToWeight, swapForV2 } from "../../src/linux/cgroups/resources.ts";
 import { checkDeviceRulesV2 } from "../../src/linux/cgroups/v2.ts";
 import { defaultDeviceRules } from "../../src/engine/spec-builder.ts";
 import { deviceCgroupWrites } from "../../src/linux/cgroups/v1.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 /** The development host's mountinfo (cgroup v1 plus cgroup2 at unified), with a joint cpu,cpuacct mount. */
 const HYBRID = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
@@ -19,16 +19,6 @@ const HYBRID = `30 22 0:27 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=75
 const V1 = HYBRID.split("\n").filter((l) => !l.includes("cgroup2")).join("\n");
 const V2 = `25 22 0:23 / /sys/fs/cgroup rw,nosuid,nodev,noexec,relatime shared:4 - cgroup2 cgroup2 rw,nsdelegate,memory_recursiveprot
 `;
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("layout detection from mountinfo", () => {
   test("v2 when /sys/fs/cgroup itself is cgroup2", () => {

@@ -7,9 +7,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { cgroupManagerFor, type CgroupManager } from "../../src/linux/cgroups/index.ts";
 import { inheritCpuset } from "../../src/linux/cgroups/v1.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const MiB = 1024 * 1024;
 const V1_UNLIMITED = "9223372036854771712";
@@ -107,16 +107,6 @@ function v2Fixture(): { mountinfo: string; procSelfCgroup: string } {
 
 function manager(fx: { mountinfo: string; procSelfCgroup: string }, extra: { cgroupsPath?: string; rootless?: boolean } = {}): CgroupManager {
   return cgroupManagerFor({ containerId: "t", root, ...fx, ...extra });
-}
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
 }
 
 describe("cgroup v1 (fixture)", () => {

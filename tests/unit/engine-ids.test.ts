@@ -1,17 +1,7 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { generateId, isFullId, resolveReference, shortId, validateName, type ReferenceIndex } from "../../src/engine/ids.ts";
 import { generateName, NAME_ATTEMPTS, NAME_WORDS } from "../../src/engine/names.ts";
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
-}
+import { errorOf } from "../helpers/errors.ts";
 
 describe("ids", () => {
   test("an id is 64 lower-case hex digits, different each time", () => {

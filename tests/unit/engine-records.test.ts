@@ -2,9 +2,9 @@ import { afterEach, beforeEach, describe, expect, spyOn, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { generateId, shortId } from "../../src/engine/ids.ts";
 import { openRecords, type NewContainerRecord, type RecordStore } from "../../src/engine/records.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const BASE: NewContainerRecord = {
   image: "busybox:latest",
@@ -15,16 +15,6 @@ const BASE: NewContainerRecord = {
   hostConfig: { Memory: 67108864, RestartPolicy: { Name: "no" } },
   mounts: [{ Type: "volume", Name: "data", Destination: "/data" }],
 };
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
-}
 
 let root: string;
 let store: RecordStore;

@@ -2,7 +2,6 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContainrError } from "../../src/diag/errors.ts";
 import type { ContainerDefaults } from "../../src/image/manifest.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "../../src/linux/capabilities.ts";
 import type { Mount, Spec } from "../../src/oci/spec.ts";
@@ -17,6 +16,7 @@ import {
   type BuiltSpec,
   type SpecHost,
 } from "../../src/engine/spec-builder.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HOST: SpecHost = {
@@ -81,16 +81,6 @@ function build(args: BuildArgs = {}): BuiltSpec {
 
 const spec = (args: BuildArgs = {}): Spec => build(args).spec;
 const mount = (s: Spec, destination: string): Mount | undefined => s.mounts?.find((m) => m.destination === destination);
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("entrypoint and command", () => {
   test("the image's Entrypoint + Cmd by default", () => {

@@ -2,8 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { readRootfsFile, resolveInRoot, resolveUser, resolveUserFrom } from "../../src/engine/users.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const PASSWD = [
   "root:x:0:0:root:/root:/bin/sh",
@@ -25,16 +25,6 @@ beforeAll(() => {
   writeFileSync(join(rootfs, "etc/group"), GROUP);
 });
 afterAll(() => rmSync(base, { recursive: true, force: true }));
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
-}
 
 describe("user resolution against the image's passwd and group", () => {
   test("no user is root, with root's supplementary groups", () => {

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { formatRows, goMap, goQuote, parseTemplate } from "../../src/cli/format/template.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 /** Shaped like `docker inspect`: structs are plain objects, Labels a map. */
 const inspect = {
@@ -17,16 +17,6 @@ const inspect = {
 
 function render(source: string, data: unknown = inspect): string {
   return parseTemplate(source).execute(data);
-}
-
-function errorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected an error");
 }
 
 describe("fields, variables and printing", () => {
