@@ -17,11 +17,12 @@
  * row is always a leftover (swept by remove()).
  */
 import { Database, type Statement } from "bun:sqlite";
-import { closeSync, mkdirSync, openSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { containerNotFound, generateId, isFullId, nameInUse, resolveReference, shortId, validateName } from "./ids.ts";
 import { generateName, NAME_ATTEMPTS } from "./names.ts";
+import { mountsBelow, SqliteIndex } from "./sqlite-index.ts";
 
 /** A JSON-serialisable object: the engine's own config types, stored as they are. */
 export type JsonObject = object;
@@ -82,9 +83,9 @@ export interface RecordStore {
 }
 
 const SCHEMA_VERSION = 1;
-/** How long a writer waits for another one before giving up; far above any real transaction. */
-const BUSY_TIMEOUT_MS = 30_000;
 const INDEX_FILE = "index.db";
+// rowid orders the list: inserts are serialised, so it is creation order.
+const SCHEMA = ["CREATE TABLE containers (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL) STRICT"];
 
 interface Row {
   id: string;
@@ -104,53 +105,6 @@ function storedFields(record: ContainerRecord): string {
   return JSON.stringify(rest);
 }
 
-function isBusy(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
-}
-
-/**
- * Run fn, retrying while SQLite reports the database busy. busy_timeout
- * already waits inside SQLite; this covers the cases where SQLite returns
- * BUSY without calling the busy handler (WAL recovery, the first switch to
- * WAL by concurrent openers).
- */
-function retryWhileBusy<T>(what: string, fn: () => T): T {
-  const deadline = Date.now() + BUSY_TIMEOUT_MS;
-  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-    try {
-      return fn();
-    } catch (err) {
-      if (!isBusy(err)) throw err;
-      if (Date.now() > deadline) {
-        throw new ContainrError("TIMEOUT", `${what}: the container index stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, {
-          hint: "another containr process holds the index; check for a hung process",
-          cause: err,
-        });
-      }
-      Bun.sleepSync(pause);
-    }
-  }
-}
-
-/** Paths mounted at or below `dir`, from /proc/self/mountinfo (field 5, octal-escaped). */
-function mountsBelow(dir: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync("/proc/self/mountinfo", "utf8");
-  } catch {
-    return [];
-  }
-  const found: string[] = [];
-  for (const line of text.split("\n")) {
-    const field = line.split(" ")[4];
-    if (field === undefined) continue;
-    const mountPoint = field.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
-    if (mountPoint === dir || mountPoint.startsWith(`${dir}/`)) found.push(mountPoint);
-  }
-  return found;
-}
-
 /**
  * A container's directory must hold no mounts when it is deleted: a
  * recursive delete would go through a bind mount or a volume into host data.
@@ -165,6 +119,7 @@ function assertNothingMounted(dir: string): void {
 }
 
 class SqliteRecordStore implements RecordStore {
+  private readonly index: SqliteIndex;
   private readonly db: Database;
   private readonly byIdStmt: Statement<Row, [string]>;
   private readonly byNameStmt: Statement<Row, [string]>;
@@ -177,19 +132,8 @@ class SqliteRecordStore implements RecordStore {
   private readonly deleteStmt: Statement<unknown, [string]>;
 
   constructor(private readonly dir: string) {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-    const path = join(dir, INDEX_FILE);
-    // Create the file ourselves so it is private from its first byte: records
-    // hold environment variables, which often carry secrets. SQLite gives the
-    // -wal and -shm files the same mode.
-    closeSync(openSync(path, "a", 0o600));
-    this.db = new Database(path, { create: true });
-    this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
-    retryWhileBusy("open the container index", () => {
-      this.db.run("PRAGMA journal_mode = WAL");
-      this.db.run("PRAGMA synchronous = NORMAL");
-      this.migrate();
-    });
+    this.index = new SqliteIndex(dir, INDEX_FILE, "container index", SCHEMA_VERSION, SCHEMA);
+    this.db = this.index.db;
     this.byIdStmt = this.db.query<Row, [string]>("SELECT id, name, record FROM containers WHERE id = ?");
     this.byNameStmt = this.db.query<Row, [string]>("SELECT id, name, record FROM containers WHERE name = ?");
     this.byPrefixStmt = this.db.query<Row, [string]>("SELECT id, name, record FROM containers WHERE id GLOB ? LIMIT 2");
@@ -201,30 +145,9 @@ class SqliteRecordStore implements RecordStore {
     this.deleteStmt = this.db.query<unknown, [string]>("DELETE FROM containers WHERE id = ?");
   }
 
-  private migrate(): void {
-    const version = () => (this.db.query("PRAGMA user_version").get() as { user_version: number }).user_version;
-    if (version() === SCHEMA_VERSION) return;
-    this.db
-      .transaction(() => {
-        const current = version();
-        if (current === SCHEMA_VERSION) return;
-        if (current > SCHEMA_VERSION) {
-          throw new ContainrError("INVALID_CONFIG", `${join(this.dir, INDEX_FILE)}: written by a newer containr (schema ${current})`, {
-            hint: "use the containr version that created these containers, or a newer one",
-          });
-        }
-        // rowid orders the list: inserts are serialised, so it is creation order.
-        this.db.run(
-          "CREATE TABLE containers (id TEXT PRIMARY KEY NOT NULL, name TEXT NOT NULL UNIQUE, record TEXT NOT NULL) STRICT",
-        );
-        this.db.run(`PRAGMA user_version = ${SCHEMA_VERSION}`);
-      })
-      .immediate();
-  }
-
   /** One write transaction, queued behind other writers. */
   private write<T>(what: string, fn: () => T): T {
-    return retryWhileBusy(what, () => this.db.transaction(fn).immediate());
+    return this.index.write(what, fn);
   }
 
   containerDir(id: string): string {
@@ -268,7 +191,7 @@ class SqliteRecordStore implements RecordStore {
   }
 
   get(ref: string): ContainerRecord {
-    const row = retryWhileBusy("look up container", () =>
+    const row = this.index.retryWhileBusy("look up container", () =>
       resolveReference<Row>(ref, {
         byId: (id) => this.byIdStmt.get(id) ?? undefined,
         byName: (name) => this.byNameStmt.get(name) ?? undefined,
@@ -279,7 +202,7 @@ class SqliteRecordStore implements RecordStore {
   }
 
   list(): ContainerRecord[] {
-    return retryWhileBusy("list containers", () => this.listStmt.all()).map(toRecord);
+    return this.index.retryWhileBusy("list containers", () => this.listStmt.all()).map(toRecord);
   }
 
   update(id: string, change: (record: ContainerRecord) => ContainerRecord): ContainerRecord {
@@ -330,7 +253,7 @@ class SqliteRecordStore implements RecordStore {
     // to a removed container, never to one being created.
     const dirs = readdirSync(this.dir).filter(isFullId);
     if (dirs.length === 0) return [];
-    const live = new Set(retryWhileBusy("list containers", () => this.idsStmt.all()).map((row) => row.id));
+    const live = new Set(this.index.retryWhileBusy("list containers", () => this.idsStmt.all()).map((row) => row.id));
     const swept: string[] = [];
     for (const id of dirs) {
       if (live.has(id)) continue;
@@ -343,7 +266,7 @@ class SqliteRecordStore implements RecordStore {
   }
 
   close(): void {
-    this.db.close();
+    this.index.close();
   }
 }
 

@@ -40,6 +40,8 @@ function load() {
     containr_fs_mount_legacy: { args: [ptr, ptr, i32], returns: i32 },
     containr_fs_bind_readonly: { args: [ptr, ptr], returns: i32 },
     containr_fs_umount: { args: [ptr, i32], returns: i32 },
+    containr_efs_open_in_root: { args: [i32, ptr, i32], returns: i32 },
+    containr_efs_mount: { args: [ptr, ptr, ptr, i64, ptr], returns: i32 },
   }).symbols;
 }
 
@@ -230,4 +232,21 @@ export function bindReadonly(source: string, target: string): void {
 /** umount2 with UMOUNT_NOFOLLOW (and MNT_DETACH when detach). */
 export function umount(target: string, detach: boolean): void {
   check(sym().containr_fs_umount(cstr(target), detach ? 1 : 0), () => `unmount ${target}`, "MOUNT_FAILED");
+}
+
+// --- the engine's volumes and cp (csrc/lib/enginefs.c) ---------------------------------------------------
+
+/**
+ * An O_PATH fd on `path` below rootfd, resolved as the container sees it
+ * (openat2 RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS): "..", absolute paths and
+ * absolute symlinks stay below rootfd. With nofollow, a symlink as the last
+ * component is opened itself. The error's errno is ENOENT for a missing path.
+ */
+export function openInRoot(rootfd: number, path: string, nofollow: boolean): number {
+  return check(sym().containr_efs_open_in_root(rootfd, cstr(path), nofollow ? 1 : 0), () => `resolve ${path}`);
+}
+
+/** mount(2) with MS_* flags and filesystem data (null for none). */
+export function mount(source: string, target: string, fstype: string, flags: number, data: string | null): void {
+  check(sym().containr_efs_mount(cstr(source), cstr(target), cstr(fstype), flags, optional(data)), () => `mount ${source} on ${target}`, "MOUNT_FAILED");
 }
