@@ -43,6 +43,7 @@ export const rootCommand = defineCommand({
     attach: () => import("./attach.ts").then((m) => m.default),
     wait: () => import("./wait.ts").then((m) => m.default),
     inspect: () => import("./inspect.ts").then((m) => m.default),
+    exec: () => import("./exec.ts").then((m) => m.default),
     "container-exited": () => import("./container-exited.ts").then((m) => m.default),
   },
 });

@@ -144,7 +144,9 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     });
     store.addImageUser(image.id, id);
     const paths = containerPaths(ctx, id);
-    for (const dir of [paths.bundle, paths.rootfs, paths.diff, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    for (const dir of [paths.bundle, paths.rootfs, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    // the overlay's root directory takes the upper directory's mode: 0700 would lock every non-root user out of "/"
+    mkdirSync(paths.diff, { mode: 0o755 });
     mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
 
     const hostname = options.hostname ?? (options.network === "host" ? undefined : id.slice(0, 12));
