@@ -107,6 +107,46 @@ export function decompressor(compression: "gzip" | "zstd"): TransformStream<Uint
   return new DecompressionStream(compression as "gzip") as unknown as TransformStream<Uint8Array, Uint8Array>;
 }
 
+/**
+ * Free a chunk's memory now instead of at a later garbage collection: JSC
+ * frees the contents of a detached ArrayBuffer at once. A pull moves its
+ * layer through 512 KiB chunks (network, then decompressed); left to the
+ * collector, which runs about every 32 MB of allocation on a machine with
+ * this much RAM, they added 20-30 MiB to the peak RSS (docs/benchmarks.md,
+ * Pull). Only for chunks nothing else holds, nor views into a buffer still
+ * in use.
+ */
+function release(chunk: Uint8Array): void {
+  const buffer = chunk.buffer;
+  if (!(buffer instanceof ArrayBuffer) || buffer.detached) return;
+  try {
+    buffer.transfer(0);
+  } catch {
+    // A buffer the runtime keeps pinned cannot be detached; the collector frees it as before.
+  }
+}
+
+/**
+ * The decompression of `chunks`, fed by hand rather than piped: a chunk's
+ * write resolves once the decompressor has consumed it, and only then may
+ * `done` release it. A failure of `chunks` errors the returned stream with
+ * the same error; cancelling the stream stops the feeding (and returns the
+ * iterator).
+ */
+function decompress(chunks: AsyncIterable<Uint8Array>, compression: "gzip" | "zstd", done?: (chunk: Uint8Array) => void): ReadableStream<Uint8Array> {
+  const stream = decompressor(compression);
+  const writer = stream.writable.getWriter();
+  const feed = async () => {
+    for await (const chunk of chunks) {
+      await writer.write(chunk);
+      done?.(chunk);
+    }
+    await writer.close();
+  };
+  feed().catch((err) => writer.abort(err).catch(() => {}));
+  return stream.readable;
+}
+
 export interface IngestOptions {
   compression: Compression;
   /** expected blob digest, size and diffID; what is not given is computed and returned */
@@ -120,6 +160,13 @@ export interface IngestOptions {
   onBytes?: (bytes: number) => void;
   /** move the blob's temp file into the store, once every digest is checked */
   commitBlob?: (digest: string) => void;
+  /**
+   * Nothing else holds the source's chunks (they are not views into a buffer
+   * still in use): each is released as soon as it is hashed and consumed,
+   * rather than left to the garbage collector. Decompressed chunks are
+   * released whatever this says.
+   */
+  ownsChunks?: boolean;
 }
 
 export interface IngestedLayer {
@@ -138,19 +185,20 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
   const blobHash = new Bun.CryptoHasher("sha256");
   const diffHash = new Bun.CryptoHasher("sha256");
   let blobBytes = 0;
-  const tap = new TransformStream<Uint8Array, Uint8Array>({
-    transform(chunk, controller) {
+  async function* hashed(): AsyncGenerator<Uint8Array> {
+    for await (const chunk of source) {
       blobBytes += chunk.length;
       if (options.size !== undefined && blobBytes > options.size) {
         throw new ContainrError("DIGEST_MISMATCH", `blob ${options.digest}: more than the ${options.size} bytes the manifest declares`);
       }
       blobHash.update(chunk);
       options.onBytes?.(blobBytes);
-      controller.enqueue(chunk);
-    },
-  });
-  const compressed = streamOf(source).pipeThrough(tap);
-  const tar = options.compression === "none" ? compressed : compressed.pipeThrough(decompressor(options.compression));
+      yield chunk;
+    }
+  }
+  const releaseSource = options.ownsChunks ? release : undefined;
+  const tar = options.compression === "none" ? streamOf(hashed()) : decompress(hashed(), options.compression, releaseSource);
+  const releaseTar = options.compression === "none" ? releaseSource : release;
   const reader = tar.getReader();
   // Every other stage throws ContainrErrors; anything else comes from the decompressor: the blob is corrupt.
   const readTarBytes = async () => {
@@ -164,6 +212,15 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
         : new ContainrError("INVALID_ARCHIVE", `layer tarball is corrupt: ${why}`);
     }
   };
+  // The consumer (unpackLayer, or the diffID hash) is done with a chunk once it asks for the next one.
+  let previous: Uint8Array | undefined;
+  const nextTarChunk = async () => {
+    if (previous) releaseTar?.(previous);
+    previous = undefined;
+    const next = await readTarBytes();
+    if (!next.done) previous = next.value;
+    return next;
+  };
   const tmpDir = options.unpack ? store.tempPath("layer") : undefined;
   try {
     let unpacked: UnpackResult | undefined;
@@ -174,7 +231,7 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
       const forUnpack = new ReadableStream<Uint8Array>(
         {
           async pull(controller) {
-            const { done, value } = await readTarBytes();
+            const { done, value } = await nextTarChunk();
             if (done) return controller.close();
             controller.enqueue(value);
           },
@@ -184,7 +241,7 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
       unpacked = await unpackLayer(forUnpack, tmpDir, { rootless: options.rootless });
     } else {
       for (;;) {
-        const { done, value } = await readTarBytes();
+        const { done, value } = await nextTarChunk();
         if (done) break;
         diffHash.update(value);
       }
@@ -299,6 +356,8 @@ class Puller {
         rootless: this.options.rootless,
         onBytes: (n) => this.progress?.layer(desc.digest, "downloading", n, desc.size),
         commitBlob: partial ? (digest) => store.commitBlobFile(partial.path, digest) : undefined,
+        // Fresh buffers from fetch or a file stream, used by nothing after the hash, the save and the decompressor.
+        ownsChunks: true,
       });
     } catch (err) {
       if (partial && !resumable(err)) rmSync(partial.path, { force: true });

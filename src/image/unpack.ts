@@ -318,6 +318,10 @@ class LayerWriter {
  * of every byte of the stream) and the tar's size. Throws UNSAFE_PATH for an
  * entry that would escape `dir`, INVALID_ARCHIVE for a corrupt or truncated
  * tar; `dir` is then partly written and should be removed by the caller.
+ *
+ * `tar` is read in order and nothing of a chunk (nor a view of it) is kept
+ * once the next one is asked for, so its producer may free each chunk then
+ * (ingestLayer does, tests/integration/unpack-chunks.test.ts checks it).
  */
 export async function unpackLayer(tar: ReadableStream<Uint8Array>, dir: string, options: UnpackOptions = {}): Promise<UnpackResult> {
   const hasher = new Bun.CryptoHasher("sha256");
