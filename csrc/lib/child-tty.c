@@ -117,6 +117,15 @@ child_setup_terminal (struct child_ctx *ctx, int mount_console)
       if (ioctl (peer, TIOCSWINSZ, &ws) < 0)
         ret = child_fail (ctx, STAGE_TERMINAL, errno, "set the terminal size (process.consoleSize)", NULL, NULL, NULL);
     }
+  else if (console_sock < 0)
+    {
+      /* the CLI relays its own terminal, which is still our stdin: start
+         with its size, so the process never sees 0x0 before the relay's
+         first SIGWINCH copy */
+      struct winsize ws;
+      if (ioctl (STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+        ioctl (peer, TIOCSWINSZ, &ws);
+    }
   /* the process's user owns its terminal, as after a login */
   if (ret == 0 && fchown (peer, plan->config.uid, plan->config.gid) < 0)
     ret = child_fail (ctx, STAGE_TERMINAL, errno, "chown ", name, " to the process's user", NULL);
