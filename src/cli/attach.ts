@@ -18,7 +18,9 @@ export default defineCommand({
         throw new ContainrError("INVALID_STATE", "You cannot attach to a stopped container, start it first");
       }
       const openStdin = (record.config as { OpenStdin?: boolean }).OpenStdin === true;
-      const result = await streamContainer(ctx, record, { stdin: openStdin && !args.noStdin, stdinOnce: false, sigProxy: args.sigProxy });
+      const tty = (record.config as { Tty?: boolean }).Tty === true;
+      // with a terminal, ctrl-c and friends reach the container through the pty (docker proxies only without one)
+      const result = await streamContainer(ctx, record, { stdin: openStdin && !args.noStdin, stdinOnce: false, sigProxy: args.sigProxy && !tty, tty });
       if (result.detached) return 0;
       return result.exitCode ?? 0;
     });

@@ -64,6 +64,7 @@ export default defineCommand({
                 stdin: options.interactive,
                 stdinOnce: true,
                 sigProxy: proxiesSignals(options),
+                tty: options.tty,
                 connected,
               });
               streaming.catch(failed);

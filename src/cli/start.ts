@@ -32,7 +32,8 @@ export default defineCommand({
             stdin: openStdin,
             beforeRelease: () =>
               new Promise<void>((connected, fail) => {
-                streaming = streamContainer(ctx, record, { stdin: args.interactive && openStdin, stdinOnce: true, sigProxy: true, connected });
+                const tty = (record.config as { Tty?: boolean }).Tty === true;
+                streaming = streamContainer(ctx, record, { stdin: args.interactive && openStdin, stdinOnce: true, sigProxy: !tty, tty, connected });
                 streaming.catch(fail);
               }),
           });

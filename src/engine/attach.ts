@@ -4,6 +4,9 @@
  * Docker's stdcopy frames (8-byte header: stream, 0, 0, 0, big-endian
  * length), and a last frame of stream 4 carries the exit record.
  *
+ * A container with a terminal takes resize requests on the same socket: a
+ * connection that says 'w' followed by rows and columns (big-endian u16).
+ *
  * The socket's path may exceed sun_path's 108 bytes, so it is reached
  * through an fd of its directory: /proc/self/fd/N/attach (podman does the same).
  */
@@ -61,18 +64,15 @@ class FrameReader {
   }
 }
 
-/** Connect to a running container's monitor. */
-export async function attachTo(runDir: string, mode: AttachMode, handlers: AttachHandlers): Promise<Attachment> {
+async function connectMonitor(runDir: string): Promise<Socket> {
   let dirFd: number;
   try {
     dirFd = openSync(runDir, constants.O_RDONLY | constants.O_DIRECTORY);
   } catch {
     throw new ContainrError("INVALID_STATE", "the container has no monitor to attach to", { hint: "start the container first" });
   }
-  const reader = new FrameReader(handlers);
-  let socket: Socket;
   try {
-    socket = await new Promise<Socket>((resolve, reject) => {
+    return await new Promise<Socket>((resolve, reject) => {
       const s = createConnection({ path: `/proc/self/fd/${dirFd}/attach`, allowHalfOpen: true });
       s.once("connect", () => resolve(s));
       s.once("error", (err) =>
@@ -82,6 +82,26 @@ export async function attachTo(runDir: string, mode: AttachMode, handlers: Attac
   } finally {
     closeSync(dirFd);
   }
+}
+
+/** Set the window size of a container's terminal (the monitor applies TIOCSWINSZ to the pty master). */
+export async function resizeTerminal(runDir: string, rows: number, columns: number): Promise<void> {
+  const socket = await connectMonitor(runDir);
+  const request = new Uint8Array(5);
+  request[0] = "w".charCodeAt(0);
+  new DataView(request.buffer).setUint16(1, rows);
+  new DataView(request.buffer).setUint16(3, columns);
+  await new Promise<void>((resolve) => {
+    socket.on("close", () => resolve());
+    socket.on("error", () => resolve());
+    socket.end(request);
+  });
+}
+
+/** Connect to a running container's monitor. */
+export async function attachTo(runDir: string, mode: AttachMode, handlers: AttachHandlers): Promise<Attachment> {
+  const reader = new FrameReader(handlers);
+  const socket = await connectMonitor(runDir);
   socket.write(HELLO[mode]);
   const done = new Promise<ExitRecord | undefined>((resolve) => {
     socket.on("data", (chunk: Buffer) => reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));

@@ -120,11 +120,6 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       hint: "run the container without --init, or use an image whose entrypoint reaps its children",
     });
   }
-  if (options.tty) {
-    throw new ContainrError("USAGE", "-t/--tty is not supported yet: the runtime has no console socket", {
-      hint: "run without -t (use -i to feed the container's stdin)",
-    });
-  }
   const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
   const store = ImageStore.open(ctx.dataRoot);
   let record: ContainerRecord | undefined;

@@ -61,6 +61,9 @@ function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
   }
 }
 
+/** The create command's argument that the monitor's -t replaces with its console socket (main.c). */
+const CONSOLE_SOCKET_PLACEHOLDER = "@console-socket@";
+
 function readLines(stream: ReadableStream<Uint8Array>): Promise<string> {
   return new Response(stream).text();
 }
@@ -92,6 +95,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   rmSync(paths.run, { recursive: true, force: true });
   mkdirSync(paths.run, { recursive: true, mode: 0o700 });
 
+  const tty = (record.config as { Tty?: boolean }).Tty === true;
   const exitCommand = [...ctx.self, ...ctx.globalArgs, "container-exited", record.id];
   const createCommand = [
     ...ctx.self,
@@ -107,6 +111,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
     paths.bundle,
     "--pid-file",
     paths.initPid,
+    ...(tty ? ["--console-socket", CONSOLE_SOCKET_PLACEHOLDER] : []),
     record.id,
   ];
   const logConfig = hostConfig.LogConfig;
@@ -115,6 +120,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
     argv.push("-l", paths.log, "-s", logConfig.Config["max-size"] ?? "0", "-n", logConfig.Config["max-file"] ?? "1");
   }
   if (options.stdin) argv.push("-i");
+  if (tty) argv.push("-t");
   for (const word of exitCommand) argv.push("-x", word);
   argv.push("--", ...createCommand);
 

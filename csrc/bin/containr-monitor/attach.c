@@ -2,8 +2,13 @@
    directory. A client first sends one byte saying what it wants:
      'r'  output only
      'i'  output, and what it sends goes to the container's stdin
-     'o'  as 'i', and its end of input closes the container's stdin
+     'o'  as 'i', and its end of input (a shutdown of its sending side,
+          not a close: that is a detach) closes the container's stdin
           (docker run -i: StdinOnce)
+     'w'  a resize request of a container with a terminal: 4 more bytes,
+          rows and columns as big-endian u16; the monitor sets the pty's
+          window size (TIOCSWINSZ, which signals SIGWINCH to its
+          foreground process group) and closes the connection
    The monitor sends output in Docker's stdcopy frames: an 8-byte header
    { stream (1 stdout, 2 stderr), 0, 0, 0, length as big-endian u32 }
    followed by the bytes, from the moment a client is accepted. Last comes
@@ -13,6 +18,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -31,10 +37,19 @@ struct client
   int fd;
   char mode;        /* 0 until the hello byte arrived */
   int input_closed; /* the client shut down its sending side: it still gets output */
+  unsigned char size[4]; /* a 'w' client's request as it arrives */
+  size_t size_len;
 };
 
 static struct client clients[MAX_CLIENTS];
 static size_t nclients;
+static int terminal_master = -1;
+
+void
+mon_attach_set_terminal (int master)
+{
+  terminal_master = master;
+}
 
 int
 mon_attach_listen (int dirfd, const char *name)
@@ -91,6 +106,7 @@ mon_attach_accept (int listen_fd)
       clients[nclients].fd = fd;
       clients[nclients].mode = 0;
       clients[nclients].input_closed = 0;
+      clients[nclients].size_len = 0;
       nclients++;
     }
 }
@@ -186,6 +202,12 @@ mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd)
           drop (i);
           continue;
         }
+      if (r == 0 && (pfds[k].revents & POLLHUP))
+        {
+          /* closed, not shut down for writing: a detach (or a client that died), not the end of its input */
+          drop (i);
+          continue;
+        }
       if (r == 0)
         {
           if (clients[i].mode == 'o' && *stdin_fd >= 0)
@@ -200,8 +222,23 @@ mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd)
       if (clients[i].mode == 0)
         {
           char mode = buf[0];
-          clients[i].mode = (mode == 'i' || mode == 'o') ? mode : 'r';
+          clients[i].mode = (mode == 'i' || mode == 'o' || mode == 'w') ? mode : 'r';
           off = 1;
+        }
+      if (clients[i].mode == 'w')
+        {
+          struct client *c = &clients[i];
+          while (off < (size_t) r && c->size_len < sizeof c->size)
+            c->size[c->size_len++] = (unsigned char) buf[off++];
+          if (c->size_len == sizeof c->size)
+            {
+              struct winsize ws = { .ws_row = (unsigned short) (c->size[0] << 8 | c->size[1]),
+                                    .ws_col = (unsigned short) (c->size[2] << 8 | c->size[3]) };
+              if (terminal_master >= 0 && ioctl (terminal_master, TIOCSWINSZ, &ws) < 0)
+                mon_fail ("resize the terminal", errno, NULL);
+              drop (i);
+            }
+          continue;
         }
       if (clients[i].mode != 'r' && (size_t) r > off)
         write_stdin (stdin_fd, buf + off, (size_t) r - off);

@@ -6,6 +6,10 @@
  *   -p FILE      where CREATE-COMMAND writes the init's pid (relative to DIR)
  *   -l FILE      the json-file log; -s BYTES and -n FILES rotate it (0: never)
  *   -i           keep the container's stdin open (a pipe fed by attach clients)
+ *   -t           a terminal: listen on DIR/console, put its path in place of
+ *                the create command's argument "@console-socket@" (runc's
+ *                --console-socket), and relay the pty master it receives as
+ *                the container's stdout (and stdin with -i)
  *   -x ARG       one word of the exit command (repeated), run after the exit
  *
  * As conmon: the monitor makes itself a child subreaper, starts
@@ -26,6 +30,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -39,6 +44,8 @@
 /* After the init exited, output still in flight (or held by an orphan that
    escaped the pid namespace) is read for at most this long. */
 #define DRAIN_MS 2000
+/* The create command's argument that -t replaces with the console socket's path. */
+#define CONSOLE_PLACEHOLDER "@console-socket@"
 
 static const char *container_id = "?";
 
@@ -178,6 +185,39 @@ read_pid (int dirfd, const char *name)
   return r > 0 ? atoi (buf) : -1;
 }
 
+/* The pty master the runtime sent over the console socket (SCM_RIGHTS), or -1. */
+static int
+receive_master (int listen_fd)
+{
+  int conn = accept4 (listen_fd, NULL, NULL, SOCK_CLOEXEC);
+  if (conn < 0)
+    {
+      mon_fail ("accept the runtime on the console socket", errno, NULL);
+      return -1;
+    }
+  char name[128];
+  struct iovec iov = { .iov_base = name, .iov_len = sizeof name };
+  union
+  {
+    char buf[CMSG_SPACE (sizeof (int))];
+    struct cmsghdr align;
+  } control;
+  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
+  ssize_t r;
+  do
+    r = recvmsg (conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+  while (r < 0 && errno == EINTR);
+  int err = errno;
+  close (conn);
+  int master = -1;
+  for (struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR (&mh) : NULL; c != NULL; c = CMSG_NXTHDR (&mh, c))
+    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
+      memcpy (&master, CMSG_DATA (c), sizeof (int));
+  if (master < 0)
+    mon_fail ("receive the pty master", r < 0 ? err : EBADMSG, "the runtime sent no descriptor");
+  return master;
+}
+
 static long long
 now_ms (void)
 {
@@ -189,7 +229,7 @@ now_ms (void)
 static void
 usage (void)
 {
-  dprintf (2, "usage: containr-monitor -c ID -d DIR -p PIDFILE [-l LOG -s BYTES -n FILES] [-i] [-x ARG]... -- CREATE-COMMAND...\n");
+  dprintf (2, "usage: containr-monitor -c ID -d DIR -p PIDFILE [-l LOG -s BYTES -n FILES] [-i] [-t] [-x ARG]... -- CREATE-COMMAND...\n");
   exit (2);
 }
 
@@ -199,11 +239,11 @@ main (int argc, char **argv)
   const char *dir = NULL, *pidfile = NULL, *logpath = NULL;
   unsigned long long max_size = 0;
   unsigned max_files = 1;
-  int keep_stdin = 0;
+  int keep_stdin = 0, terminal = 0;
   char *exit_argv[MAX_EXIT_ARGS + 1];
   int nexit = 0, opt;
 
-  while ((opt = getopt (argc, argv, "+c:d:p:l:s:n:ix:")) != -1)
+  while ((opt = getopt (argc, argv, "+c:d:p:l:s:n:itx:")) != -1)
     switch (opt)
       {
       case 'c': container_id = optarg; break;
@@ -213,6 +253,7 @@ main (int argc, char **argv)
       case 's': max_size = strtoull (optarg, NULL, 10); break;
       case 'n': max_files = (unsigned) strtoul (optarg, NULL, 10); break;
       case 'i': keep_stdin = 1; break;
+      case 't': terminal = 1; break;
       case 'x':
         if (nexit == MAX_EXIT_ARGS)
           usage ();
@@ -251,11 +292,28 @@ main (int argc, char **argv)
   int sigfd = signalfd (-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   int listen_fd = mon_attach_listen (dirfd, "attach");
   int out[2], err[2], in[2] = { -1, -1 };
-  if (sigfd < 0 || listen_fd < 0 || pipe2 (out, O_CLOEXEC) < 0 || pipe2 (err, O_CLOEXEC) < 0
-      || (keep_stdin ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0)
+  /* with a terminal the init's stdio is the pty; the create command itself logs to its --log */
+  int piped = !terminal;
+  if (sigfd < 0 || listen_fd < 0
+      || (piped ? pipe2 (out, O_CLOEXEC) : (out[0] = -1, out[1] = open ("/dev/null", O_WRONLY | O_CLOEXEC))) < 0
+      || (piped ? pipe2 (err, O_CLOEXEC) : (err[0] = -1, err[1] = open ("/dev/null", O_WRONLY | O_CLOEXEC))) < 0
+      || (keep_stdin && piped ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0)
     {
       mon_fail ("set up the container's stdio", errno, NULL);
       return 1;
+    }
+  int console_fd = -1;
+  char console_path[64];
+  if (terminal)
+    {
+      console_fd = mon_attach_listen (dirfd, "console");
+      if (console_fd < 0)
+        return 1;
+      /* containr-init connects from the host's mount namespace, before it joins the container's */
+      snprintf (console_path, sizeof console_path, "/proc/%d/fd/%d/console", (int) getpid (), dirfd);
+      for (char **arg = create_argv; *arg != NULL; arg++)
+        if (strcmp (*arg, CONSOLE_PLACEHOLDER) == 0)
+          *arg = console_path;
     }
 
   pid_t creator = spawn (create_argv, in[0], out[1], err[1]);
@@ -271,13 +329,32 @@ main (int argc, char **argv)
   struct stream_buf streams[2];
   streams[0].fd = out[0], streams[0].stream = MON_STDOUT, streams[0].len = 0;
   streams[1].fd = err[0], streams[1].stream = MON_STDERR, streams[1].len = 0;
-  fcntl (out[0], F_SETFL, O_NONBLOCK);
-  fcntl (err[0], F_SETFL, O_NONBLOCK);
 
   int status;
   while (waitpid (creator, &status, 0) < 0 && errno == EINTR)
     ;
   pid_t init = status == 0 ? read_pid (dirfd, pidfile) : -1;
+  if (init > 0 && terminal)
+    {
+      /* the runtime sent the master before the create command exited: it waits in the socket's queue */
+      int master = receive_master (console_fd);
+      close (console_fd);
+      unlinkat (dirfd, "console", 0);
+      if (master < 0)
+        {
+          kill (init, SIGKILL);
+          init = -1;
+        }
+      else
+        {
+          streams[0].fd = master;
+          stdin_fd = keep_stdin ? fcntl (master, F_DUPFD_CLOEXEC, 3) : -1;
+          mon_attach_set_terminal (master);
+        }
+    }
+  for (int s = 0; s < 2; s++)
+    if (streams[s].fd >= 0)
+      fcntl (streams[s].fd, F_SETFL, O_NONBLOCK);
   if (init <= 0)
     {
       /* the create command reported why (its --log); nothing of the container is left */

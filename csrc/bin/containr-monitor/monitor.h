@@ -47,6 +47,8 @@ void mon_attach_broadcast (enum mon_stream stream, const char *data, size_t len)
 size_t mon_attach_pollfds (struct pollfd *pfds, size_t cap);
 void mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd);
 void mon_attach_close_all (void);
+/* The pty master that resize requests ('w' clients) apply to. */
+void mon_attach_set_terminal (int master);
 
 /* main.c */
 void mon_fail (const char *stage, int err, const char *detail);

@@ -4,7 +4,7 @@
  * attached container to this terminal with signal proxying.
  */
 import { ContainrError } from "../../diag/errors.ts";
-import { attachTo, type AttachMode } from "../../engine/attach.ts";
+import { attachTo, resizeTerminal, type AttachMode } from "../../engine/attach.ts";
 import { closeEngine, containerPaths, openEngine, type EngineContext } from "../../engine/context.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../engine/create.ts";
 import { killRunning } from "../../engine/lifecycle.ts";
@@ -144,11 +144,39 @@ const PROXIED_SIGNALS: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP", "SIGQU
 /** ctrl-p ctrl-q: Docker's default detach keys. */
 const DETACH_KEYS = [0x10, 0x11];
 
+/**
+ * Finds the detach sequence in what the user types. Bytes that may start it
+ * are held back until the next byte decides (docker holds them too), so a
+ * detach sends nothing of the sequence to the container.
+ */
+export class DetachKeys {
+  private held = 0;
+
+  scan(chunk: Uint8Array): { forward: Uint8Array; detach: boolean } {
+    const out: number[] = [];
+    for (const byte of chunk) {
+      if (byte === DETACH_KEYS[this.held]) {
+        this.held += 1;
+        if (this.held === DETACH_KEYS.length) return { forward: Uint8Array.from(out), detach: true };
+        continue;
+      }
+      // the sequence broke: what was held goes out after all
+      out.push(...DETACH_KEYS.slice(0, this.held));
+      this.held = 0;
+      if (byte === DETACH_KEYS[0]) this.held = 1;
+      else out.push(byte);
+    }
+    return { forward: Uint8Array.from(out), detach: false };
+  }
+}
+
 export interface StreamOptions {
   stdin: boolean;
   /** stdin's end closes the container's stdin (run -i) */
   stdinOnce: boolean;
   sigProxy: boolean;
+  /** the container has a terminal: raw mode here, window size there */
+  tty: boolean;
   /** called once the socket is connected, before the container's init runs */
   connected?: () => Promise<void> | void;
 }
@@ -180,20 +208,31 @@ export async function streamContainer(ctx: EngineContext, record: ContainerRecor
       process.on(signal, handler);
     }
   }
+  const runDir = containerPaths(ctx, record.id).run;
+  const sendWindowSize = () => {
+    const { rows, columns } = process.stdout;
+    if (!process.stdout.isTTY || !rows || !columns) return;
+    resizeTerminal(runDir, rows, columns).catch(() => {
+      // the container is gone: nothing to resize
+    });
+  };
+  const rawMode = options.tty && options.stdin && process.stdin.isTTY === true;
+  if (options.tty) {
+    sendWindowSize();
+    process.on("SIGWINCH", sendWindowSize);
+  }
   let onData: ((chunk: Buffer) => void) | undefined;
   if (options.stdin) {
-    let matched = 0;
+    const detachKeys = new DetachKeys();
     onData = (chunk: Buffer) => {
-      for (const byte of chunk) {
-        matched = byte === DETACH_KEYS[matched] ? matched + 1 : byte === DETACH_KEYS[0] ? 1 : 0;
-        if (matched === DETACH_KEYS.length) {
-          detached = true;
-          attachment.close();
-          return;
-        }
+      const { forward, detach } = detachKeys.scan(chunk);
+      if (forward.length > 0) attachment.write(forward);
+      if (detach) {
+        detached = true;
+        attachment.close();
       }
-      attachment.write(new Uint8Array(chunk));
     };
+    if (rawMode) process.stdin.setRawMode(true);
     process.stdin.on("data", onData);
     process.stdin.on("end", () => attachment.endInput());
   }
@@ -203,6 +242,8 @@ export async function streamContainer(ctx: EngineContext, record: ContainerRecor
     return { detached, exitCode: exit?.exitCode };
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
+    if (options.tty) process.off("SIGWINCH", sendWindowSize);
+    if (rawMode) process.stdin.setRawMode(false);
     if (onData) {
       process.stdin.off("data", onData);
       process.stdin.pause();
