@@ -58,6 +58,7 @@ int child_set_user (struct child_ctx *ctx);              /* child-process.c: gro
 int child_find_executable (struct child_ctx *ctx, char *out, size_t cap);
 int child_wait_exec_fifo (struct child_ctx *ctx);
 int child_exec (struct child_ctx *ctx, const char *path);
+int child_place_preserved_fds (struct child_ctx *ctx);    /* --preserve-fds, just before execve */
 
 /* child-security.c */
 int child_join_keyring (struct child_ctx *ctx);           /* the session keyring (PLAN_KEYRING) */

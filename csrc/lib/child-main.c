@@ -88,6 +88,8 @@ run_steps (struct child_ctx *ctx)
   ret = child_wait_exec_fifo (ctx);
   if (ret == 0 && !exec)
     ret = child_run_hooks (ctx, PLAN_HOOK_START_CONTAINER);
+  if (ret == 0)
+    ret = child_place_preserved_fds (ctx);
   /* with no_new_privs, as late as possible: the fewest calls run under the filter */
   if (ret == 0)
     ret = child_load_seccomp (ctx, 1);
@@ -111,6 +113,6 @@ child_main (const struct plan *plan, int sock)
     ret = child_fail (&ctx, STAGE_SETUP, errno, "setsid", NULL, NULL, NULL);
   if (ret == 0)
     ret = run_steps (&ctx);
-  sync_send (sock, SYNC_ERROR, ctx.err, ctx.stage, 0, ctx.text);
+  sync_send (ctx.sock, SYNC_ERROR, ctx.err, ctx.stage, 0, ctx.text); /* moved by --preserve-fds */
   _exit (ctx.stage == STAGE_EXEC ? (ctx.err == ENOENT ? 127 : 126) : 1);
 }

@@ -10,6 +10,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include "init-helper.h"
 #include "runtime.h"
 
 static const char *
@@ -271,4 +272,28 @@ child_exec (struct child_ctx *ctx, const char *path)
   envp[plan->envc] = NULL;
   execve (path, (char *const *) argv, (char *const *) envp);
   return child_fail (ctx, STAGE_EXEC, errno, "exec \"", path, "\"", NULL);
+}
+
+/* --preserve-fds: containr-init holds the caller's fds 3 .. 3+n-1 at
+   SPAWN_FIRST_FREE_FD ...; put them back at 3 .. for the process, after
+   moving the sync socket above them (it still reports an exec failure). */
+int
+child_place_preserved_fds (struct child_ctx *ctx)
+{
+  uint32_t n = ctx->plan->preserve_fds;
+  if (n == 0)
+    return 0;
+  int sock = fcntl (ctx->sock, F_DUPFD_CLOEXEC, SPAWN_FIRST_FREE_FD + (int) n);
+  if (sock < 0)
+    return child_fail (ctx, STAGE_EXEC, errno, "move the sync socket above the preserved fds", NULL, NULL, NULL);
+  close (ctx->sock);
+  ctx->sock = sock;
+  /* ascending: a target 3+i is a source SPAWN_FIRST_FREE_FD+j only for j < i, already moved */
+  for (uint32_t i = 0; i < n; i++)
+    if (dup2 (SPAWN_FIRST_FREE_FD + (int) i, 3 + (int) i) < 0)
+      return child_fail (ctx, STAGE_EXEC, errno, "pass a preserved fd (--preserve-fds)", NULL, NULL, NULL);
+  int first_stale = 3 + (int) n > SPAWN_FIRST_FREE_FD ? 3 + (int) n : SPAWN_FIRST_FREE_FD;
+  for (int fd = first_stale; fd < SPAWN_FIRST_FREE_FD + (int) n; fd++)
+    close (fd);
+  return 0;
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 #include "containr.h"
 #include "plan.h"
+#include "init-helper.h"
 
 #define ALIGN8(n) (((n) + 7u) & ~7u)
 
@@ -197,7 +198,7 @@ check_section (struct plan *plan, const struct plan_section_view *s, const char 
         return *why = "hook state section is malformed", -EINVAL;
       return 0;
     case PLAN_PRESERVE_FDS:
-      if (s->len != 4 || read_u32 (p) > 65536)
+      if (s->len != 4 || read_u32 (p) > SPAWN_MAX_PRESERVED_FDS)
         return *why = "preserve-fds section is malformed", -EINVAL;
       plan->preserve_fds = read_u32 (p);
       return 0;

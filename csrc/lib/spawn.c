@@ -81,18 +81,26 @@ containr_spawn (const char *helper, const uint8_t *buf, uint32_t len, int cgroup
       return memfd;
     }
 
-  /* staged copies: [plan, socket, cgroup] → SPAWN_PLAN_FD, SPAWN_SYNC_FD, SPAWN_CGROUP_FD */
-  int staged[3] = { -1, -1, -1 };
-  const int sources[3] = { memfd, sv[1], cgroup_fd };
-  const int targets[3] = { SPAWN_PLAN_FD, SPAWN_SYNC_FD, SPAWN_CGROUP_FD };
+  /* staged copies: [plan, socket, cgroup, the caller's fds 3 .. 3+n-1 (--preserve-fds)]
+     → SPAWN_PLAN_FD, SPAWN_SYNC_FD, SPAWN_CGROUP_FD, SPAWN_FIRST_FREE_FD .. +n-1 */
+  int n = 3 + (int) plan.preserve_fds;
+  int staged[3 + SPAWN_MAX_PRESERVED_FDS];
+  int sources[3 + SPAWN_MAX_PRESERVED_FDS] = { memfd, sv[1], cgroup_fd };
+  int targets[3 + SPAWN_MAX_PRESERVED_FDS] = { SPAWN_PLAN_FD, SPAWN_SYNC_FD, SPAWN_CGROUP_FD };
+  for (int i = 3; i < n; i++)
+    sources[i] = i, targets[i] = SPAWN_FIRST_FREE_FD + i - 3;
+  /* above every target, so that no dup2 overwrites a source a later one needs */
+  int staging = SPAWN_FIRST_FREE_FD + n > SPAWN_STAGING_FD ? SPAWN_FIRST_FREE_FD + n : SPAWN_STAGING_FD;
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init (&actions);
   ret = 0;
-  for (int i = 0; i < 3 && ret == 0; i++)
+  for (int i = 0; i < n; i++)
+    staged[i] = -1;
+  for (int i = 0; i < n && ret == 0; i++)
     {
       if (sources[i] < 0)
         continue;
-      staged[i] = fcntl (sources[i], F_DUPFD_CLOEXEC, SPAWN_STAGING_FD);
+      staged[i] = fcntl (sources[i], F_DUPFD_CLOEXEC, staging);
       if (staged[i] < 0)
         ret = -errno;
       else
@@ -111,7 +119,7 @@ containr_spawn (const char *helper, const uint8_t *buf, uint32_t len, int cgroup
       ret = -posix_spawn (&pid, helper, &actions, NULL, argv, envp);
     }
   posix_spawn_file_actions_destroy (&actions);
-  close_all (staged, 3);
+  close_all (staged, n);
   close (memfd);
   close (sv[1]);
   if (ret < 0)

@@ -4,7 +4,7 @@
  * that creates something registers its undo, so a failure leaves nothing
  * behind: no process, cgroup, mount or state directory.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
 import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
@@ -219,9 +219,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
   const bundle = loadBundle(o.bundle);
   const config = containerConfig(bundle);
   checkTerminalOptions(config.security.terminal !== undefined, o.consoleSocket, withFifo || o.detach === true);
-  if (o.preserveFds) {
-    throw new ContainrError("USAGE", "--preserve-fds is not supported yet: the container's init gets only stdio", { hint: "pass data through a bind mount or stdio instead" });
-  }
+  checkPreservedFds(o.preserveFds ?? 0);
   timer.step("config");
 
   ensureRoot(ctx.root);
@@ -249,6 +247,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
       consoleSocket: o.consoleSocket,
       keyring: o.noNewKeyring ? undefined : sessionKeyring(o.id),
       hookStates: initHookStates(o.id, bundle),
+      preserveFds: o.preserveFds,
     });
     // containr-init first, without CLONE_INTO_CGROUP: while it starts, creates
     // the namespaces and clones the init (on the other core), this process
@@ -484,6 +483,18 @@ function initHookStates(id: string, bundle: Bundle): Partial<Record<InitHook, st
     [InitHook.CreateContainer]: hookStateJson({ ...base, status: "creating" }),
     [InitHook.StartContainer]: hookStateJson({ ...base, status: "created" }),
   };
+}
+
+/** --preserve-fds N: the caller's fds 3 .. 3+N-1 must be open (runc passes them as they are). */
+export function checkPreservedFds(n: number): void {
+  if (n > 1024) throw new ContainrError("USAGE", `--preserve-fds ${n}: at most 1024 descriptors`);
+  for (let fd = 3; fd < 3 + n; fd++) {
+    try {
+      fstatSync(fd);
+    } catch {
+      throw new ContainrError("USAGE", `--preserve-fds ${n}: fd ${fd} is not open`, { hint: `open fds 3 to ${2 + n} for the container, or pass a smaller count` });
+    }
+  }
 }
 
 /**

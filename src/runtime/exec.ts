@@ -13,7 +13,7 @@ import { relayTerminal } from "../native/console.ts";
 import { closeFd, waitForwardingSignals } from "../native/runtime.ts";
 import type { Process, Spec } from "../oci/spec.ts";
 import { CLONE, processConfig, type ContainerConfig } from "./config.ts";
-import { checkTerminalOptions, launchInit, managerOf, openInit, sessionKeyring, Undo, writePidFile, type RuntimeContext } from "./container.ts";
+import { checkPreservedFds, checkTerminalOptions, launchInit, managerOf, openInit, sessionKeyring, Undo, writePidFile, type RuntimeContext } from "./container.ts";
 import { checkHooks } from "./hooks.ts";
 import { encodePlan } from "./plan.ts";
 import { processSecurity } from "./security.ts";
@@ -50,6 +50,8 @@ export interface ExecOptions {
   consoleSocket?: string;
   /** exec even when the container is paused (the process starts frozen) */
   ignorePaused?: boolean;
+  /** --preserve-fds N */
+  preserveFds?: number;
 }
 
 /** The namespaces of pid that differ from ours, to join by path. */
@@ -130,6 +132,7 @@ export function execInContainer(ctx: RuntimeContext, o: ExecOptions): number {
     hooks: checkHooks(undefined),
   };
   checkTerminalOptions(config.security.terminal !== undefined, o.consoleSocket, o.detach === true);
+  checkPreservedFds(o.preserveFds ?? 0);
   timer.step("config");
 
   // the pidfd pins the init: its /proc/PID/ns paths cannot name a reused pid meanwhile
@@ -140,7 +143,7 @@ export function execInContainer(ctx: RuntimeContext, o: ExecOptions): number {
   let terminal: number | undefined;
   try {
     config.joins = namespacesOf(state.pid);
-    const plan = encodePlan(config, { exec: true, consoleSocket: o.consoleSocket, keyring: sessionKeyring(o.id) });
+    const plan = encodePlan(config, { exec: true, consoleSocket: o.consoleSocket, keyring: sessionKeyring(o.id), preserveFds: o.preserveFds });
     const launched = launchInit(plan, managerOf(ctx, state), undo, timer);
     child = launched.child;
     if (config.security.terminal && !o.consoleSocket) {

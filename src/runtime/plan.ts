@@ -118,6 +118,8 @@ export interface PlanOptions {
   keyring?: string;
   /** the state JSON for the init's own hooks, up to `"pid":` (hookStateJson without a pid) */
   hookStates?: Partial<Record<InitHook, string>>;
+  /** --preserve-fds: the caller's fds 3 .. 3+n-1 go to the process */
+  preserveFds?: number;
 }
 
 export function encodePlan(config: ContainerConfig, options: PlanOptions = {}): Uint8Array {
@@ -211,6 +213,7 @@ function encodeSecurity(w: PlanWriter, config: ContainerConfig, options: PlanOpt
   }
   if (options.consoleSocket) w.section(Section.ConsoleSocket, strings(options.consoleSocket));
   if (options.keyring) w.section(Section.Keyring, strings(options.keyring));
+  if (options.preserveFds) w.section(Section.PreserveFds, u32s(options.preserveFds));
   const initHooks: [InitHook, typeof config.hooks.createContainer][] = [
     [InitHook.CreateContainer, config.hooks.createContainer],
     [InitHook.StartContainer, config.hooks.startContainer],

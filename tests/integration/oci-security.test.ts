@@ -5,12 +5,12 @@
  * the terminal (through a console socket) and the hooks' order and state.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, readSync, writeFileSync, chmodSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acceptConnection, receiveWithFd, unixListen } from "../../src/native/console.ts";
 import { closeFd } from "../../src/native/runtime.ts";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
 
 const isRoot = process.getuid?.() === 0;
 let work: string;
@@ -247,5 +247,30 @@ describe.skipIf(!isRoot)("hooks", () => {
     expect(r.stderr).toContain("hooks.prestart[0] /bin/sh: exit status 3: no way");
     expect(existsSync(join(root, id))).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
+  });
+});
+
+describe.skipIf(!isRoot)("--preserve-fds", () => {
+  test("the caller's fds 3 and 4 are the process's 3 and 4, and nothing else leaks", async () => {
+    writeFileSync(join(work, "three"), "three\n");
+    writeFileSync(join(work, "four"), "four\n");
+    const fds = [openSync(join(work, "three"), "r"), openSync(join(work, "four"), "r")];
+    try {
+      const run = async (args: string[]) => {
+        bundle.write(defaultSpec(["/init", ...args]));
+        const out = join(work, `pf-${args.join("-").replaceAll("/", "_")}.out`);
+        const proc = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", root, "run", "--preserve-fds", "2", "--bundle", bundle.dir, nextId()], {
+          stdio: ["ignore", Bun.file(out), "inherit", fds[0]!, fds[1]!],
+        });
+        expect(await proc.exited).toBe(0);
+        return readFileSync(out, "utf8");
+      };
+      expect(await run(["cat", "/proc/self/fd/3"])).toBe("three\n");
+      expect(await run(["cat", "/proc/self/fd/4"])).toBe("four\n");
+      // 0-2, the two preserved, and the directory ls reads
+      expect((await run(["ls", "/proc/self/fd"])).split("\n").filter(Boolean).map((l) => l.split(" ")[0])).toEqual(["0", "1", "2", "3", "4", "5"]);
+    } finally {
+      fds.forEach((fd) => closeSync(fd));
+    }
   });
 });

@@ -183,15 +183,18 @@ main (int argc, char **argv)
   if (fcntl (SPAWN_SYNC_FD, F_SETFD, FD_CLOEXEC) < 0)
     _exit (1);
   int cgroup_fd = fcntl (SPAWN_CGROUP_FD, F_GETFD) >= 0 ? SPAWN_CGROUP_FD : -1;
-  /* Nothing of Bun's may reach the container, nor hold what the parent
-     holds (an flock on the state directory lives as long as any copy of
-     its fd): nothing but stdio and the descriptors above stays open. */
-  syscall (SYS_close_range, SPAWN_FIRST_FREE_FD, ~0U, 0);
   reset_signals ();
   umask (0); /* device nodes and mount points get exactly their modes */
+  if (map_plan (&ctx, &plan) < 0)
+    fail (&ctx);
+  /* Nothing of Bun's may reach the container, nor hold what the parent
+     holds (an flock on the state directory lives as long as any copy of
+     its fd): nothing but stdio, the descriptors above and the caller's
+     --preserve-fds (from SPAWN_FIRST_FREE_FD on) stays open. */
+  syscall (SYS_close_range, SPAWN_FIRST_FREE_FD + plan.preserve_fds, ~0U, 0);
 
   /* the console socket's path is the caller's: connect before joining any namespace */
-  if (map_plan (&ctx, &plan) < 0 || child_connect_console (&ctx) < 0 || join_namespaces (&ctx) < 0)
+  if (child_connect_console (&ctx) < 0 || join_namespaces (&ctx) < 0)
     fail (&ctx);
   if ((plan.config.clone_flags & CLONE_NEWUSER) && create_user_namespace (&ctx) < 0)
     fail (&ctx);

@@ -31,9 +31,6 @@ export default defineCommand({
     for (const [flag, value] of [["--process-label", args.processLabel], ["--apparmor", args.apparmor], ["--cgroup", args.cgroup]] as const) {
       if (value) throw new ContainrError("USAGE", `${flag} is not supported: this host has no LSM support in containr, and exec runs in the container's own cgroup`);
     }
-    if (parsePreserveFds(args.preserveFds) > 0) {
-      throw new ContainrError("USAGE", "--preserve-fds is not supported yet: the process gets only stdio", { hint: "pass data through stdio instead" });
-    }
     return execInContainer(runtimeContext(globals), {
       id: args.id,
       processFile: args.process,
@@ -49,6 +46,7 @@ export default defineCommand({
       detach: args.detach,
       pidFile: args.pidFile,
       ignorePaused: args.ignorePaused,
+      preserveFds: parsePreserveFds(args.preserveFds),
     });
   },
 });
