@@ -12,3 +12,7 @@ declare module "*/containr-monitor" {
   const path: string;
   export default path;
 }
+declare module "*/containr-reaper" {
+  const path: string;
+  export default path;
+}

@@ -8,7 +8,7 @@
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
+import { toContainrError, wrap } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { pullImage, type PullProgress } from "../image/pull.ts";
@@ -19,6 +19,7 @@ import { generateId } from "./ids.ts";
 import type { ContainerRecord } from "./records.ts";
 import type { RunOptions } from "./run-options.ts";
 import { buildSpec } from "./spec-builder.ts";
+import { reaperPath } from "../native/reaper.ts";
 import { destroyContainer } from "./teardown.ts";
 
 /** The json-file log's rotation (Docker's max-size and max-file). */
@@ -115,11 +116,6 @@ export function hostConfigOfRecord(record: ContainerRecord): HostConfig {
 /** Create a container; returns its record. The root filesystem stays mounted until the container stops. */
 export async function createContainer(ctx: EngineContext, request: CreateRequest): Promise<ContainerRecord> {
   const { options } = request;
-  if (options.init) {
-    throw new ContainrError("USAGE", "--init is not supported yet: containr has no init binary to inject", {
-      hint: "run the container without --init, or use an image whose entrypoint reaps its children",
-    });
-  }
   const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
   const store = ImageStore.open(ctx.dataRoot);
   let record: ContainerRecord | undefined;
@@ -151,6 +147,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       options,
       image: image.config.config,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+      initBinary: options.init ? reaperPath() : undefined,
     });
     const etc = etcFilesFor(options.network, hostname ?? built.spec.hostname ?? id.slice(0, 12));
     writeFileSync(paths.hosts, etc.hosts, { mode: 0o644 });

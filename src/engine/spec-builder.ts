@@ -29,7 +29,7 @@ import { resolveUser, type ResolvedUser } from "./users.ts";
 export const OCI_VERSION = "1.2.0";
 
 /** Where --init's binary appears inside the container (Docker's is /sbin/docker-init). */
-export const DEFAULT_INIT_PATH = "/sbin/containr-init";
+export const DEFAULT_INIT_PATH = "/sbin/containr-reaper";
 
 /** Docker's default PATH (oci.DefaultPathEnv) for images that set none. */
 export const DEFAULT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";

@@ -181,9 +181,9 @@ describe("process", () => {
 
   test("--init runs the init as pid 1 with the command after --, and mounts it read-only", () => {
     const s = spec({ flags: { init: true }, initBinary: "/usr/libexec/containr/init" });
-    expect(s.process?.args).toEqual(["/sbin/containr-init", "--", "/entry.sh", "serve", "--port", "80"]);
-    expect(mount(s, "/sbin/containr-init")).toEqual({
-      destination: "/sbin/containr-init",
+    expect(s.process?.args).toEqual(["/sbin/containr-reaper", "--", "/entry.sh", "serve", "--port", "80"]);
+    expect(mount(s, "/sbin/containr-reaper")).toEqual({
+      destination: "/sbin/containr-reaper",
       type: "bind",
       source: "/usr/libexec/containr/init",
       options: ["bind", "ro"],
