@@ -75,7 +75,7 @@ describe.skipIf(!ready)("rootless oci run (compiled binary)", () => {
     const r = await runAs(user, ["oci", "run", "--bundle", dir, "rootless-3"]);
     expect(r.status).toBe(0);
     const lines = r.stdout.trim().split("\n").map((l) => l.trim().split(/\s+/));
-    expect(lines).toEqual([["0", String(user.uid), "1"], ["1", start, "1000"]]);
+    expect(lines).toEqual([["0", String(user.uid), "1"], ["1", String(start), "1000"]]);
   });
 
   test("a user without /etc/subuid entries gets an error whose hint shows the lines to add", async () => {
