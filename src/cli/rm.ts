@@ -1,4 +1,3 @@
-import { ContainrError } from "../diag/errors.ts";
 import { removeContainer } from "../engine/lifecycle.ts";
 import { defineCommand } from "./command.ts";
 import { forEachContainer, withEngine } from "./container/common.ts";
@@ -12,10 +11,9 @@ export default defineCommand({
   },
   passThrough: true,
   run({ args, rest, globals }) {
-    if (args.volumes) throw new ContainrError("USAGE", "-v/--volumes is not supported yet: containr has no volumes");
     return withEngine(globals, (ctx) =>
       forEachContainer(ctx, [args.container, ...rest], async (record, ref) => {
-        await removeContainer(ctx, record, args.force);
+        await removeContainer(ctx, record, args.force, args.volumes);
         process.stdout.write(`${ref}\n`);
       }),
     );

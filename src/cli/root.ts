@@ -45,6 +45,7 @@ export const rootCommand = defineCommand({
     inspect: () => import("./inspect.ts").then((m) => m.default),
     exec: () => import("./exec.ts").then((m) => m.default),
     "container-exited": () => import("./container-exited.ts").then((m) => m.default),
+    volume: () => import("./volume/index.ts").then((m) => m.default),
   },
 });
 

@@ -21,6 +21,8 @@ import type { RunOptions } from "./run-options.ts";
 import { buildSpec } from "./spec-builder.ts";
 import { reaperPath } from "../native/reaper.ts";
 import { destroyContainer } from "./teardown.ts";
+import { imageVolumeRequests, prepareMounts } from "./mounts.ts";
+import { withVolumes } from "./volumes.ts";
 
 /** The json-file log's rotation (Docker's max-size and max-file). */
 export interface LogConfig {
@@ -140,6 +142,10 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     mkdirSync(paths.diff, { mode: 0o755 });
     mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
 
+    const requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
+    const mounts = withVolumes(ctx.dataRoot, (volumes) => prepareMounts(volumes, id, paths.rootfs, requests));
+    record = ctx.records.update(id, (r) => ({ ...r, mounts: mounts.points }));
+
     const hostname = options.hostname ?? (options.network === "host" ? undefined : id.slice(0, 12));
     const built = buildSpec({
       id,
@@ -147,6 +153,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       options,
       image: image.config.config,
       etcFiles: { hosts: paths.hosts, hostname: paths.hostname, resolvConf: paths.resolvConf },
+      volumeMounts: mounts.spec,
       initBinary: options.init ? reaperPath() : undefined,
     });
     const etc = etcFilesFor(options.network, hostname ?? built.spec.hostname ?? id.slice(0, 12));
@@ -166,7 +173,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
   } catch (err) {
     if (record !== undefined) {
       try {
-        destroyContainer(ctx, record);
+        destroyContainer(ctx, record, { removeAnonymousVolumes: true });
       } catch (cleanup) {
         log.warn(`clean-up after a failed create: ${toContainrError(cleanup).message}`);
       }

@@ -121,8 +121,8 @@ export async function restartContainer(ctx: EngineContext, record: ContainerReco
   await startContainer(ctx, record);
 }
 
-/** `rm [-f]`: a running container needs -f (then it is killed first). */
-export async function removeContainer(ctx: EngineContext, record: ContainerRecord, force: boolean): Promise<void> {
+/** `rm [-f] [-v]`: a running container needs -f (then it is killed first); -v also removes its anonymous volumes. */
+export async function removeContainer(ctx: EngineContext, record: ContainerRecord, force: boolean, removeVolumes = false): Promise<void> {
   const { state } = observe(ctx, record);
   if (state.Running && !force) {
     throw new ContainrError(
@@ -143,7 +143,7 @@ export async function removeContainer(ctx: EngineContext, record: ContainerRecor
     }
     await settled(ctx, record, 10_000);
   }
-  destroyContainer(ctx, record);
+  destroyContainer(ctx, record, { removeAnonymousVolumes: removeVolumes });
 }
 
 /**
@@ -196,7 +196,8 @@ export async function containerExited(ctx: EngineContext, id: string): Promise<v
   });
   releaseRuntime(ctx, id);
   if (hostConfig.AutoRemove) {
-    destroyContainer(ctx, record);
+    // --rm: "Automatically remove the container and its associated anonymous volumes"
+    destroyContainer(ctx, record, { removeAnonymousVolumes: true });
     return;
   }
   if (!shouldRestart(hostConfig.RestartPolicy, state.exitCode, state.restartCount, state.manuallyStopped)) {

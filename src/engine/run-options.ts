@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { validateName } from "./ids.ts";
+import { checkMounts, type MountRequest } from "./mounts.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
 import { canonicalSignal } from "../linux/signals.ts";
 
@@ -61,6 +62,8 @@ export interface RunFlags {
   cpusetCpus?: string;
   pidsLimit?: string;
   ulimit?: string[];
+  /** -v and --mount, in order, as the CLI parsed them (src/cli/container/mounts.ts) */
+  mounts?: MountRequest[];
 }
 
 export type NetworkMode = "none" | "host";
@@ -134,6 +137,8 @@ export interface RunOptions {
   labels: Record<string, string>;
   readOnly: boolean;
   tmpfs: TmpfsMount[];
+  /** volumes, bind mounts and --mount tmpfs, checked (absolute, unique targets; valid volume names) */
+  mounts: MountRequest[];
   /** inject containr's init as pid 1 (it reaps and forwards signals) */
   init: boolean;
   /** canonical name ("SIGTERM"); absent: the image's StopSignal, or SIGTERM */
@@ -643,6 +648,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     labels: labelsFrom(flags.labelFile ?? [], flags.label ?? []),
     readOnly: flags.readOnly ?? false,
     tmpfs: parseTmpfs(flags.tmpfs ?? []),
+    mounts: checkMounts(flags.mounts ?? []),
     init: flags.init ?? false,
     restart,
     network,

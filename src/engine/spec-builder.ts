@@ -260,6 +260,8 @@ export interface SpecInput {
   /** the image's container defaults (its config's "config") */
   image?: ContainerDefaults;
   etcFiles?: EtcFilePaths;
+  /** volumes, bind mounts and --mount tmpfs, resolved to host paths (mounts.ts prepareMounts) */
+  volumeMounts?: Mount[];
   /** the init binary on the host, bind-mounted read-only when options.init */
   initBinary?: string;
   /** where the init appears in the container */
@@ -357,6 +359,7 @@ function depth(destination: string): number {
 function tmpfsAndEtcMounts(input: SpecInput): Mount[] {
   const { options } = input;
   const user: Mount[] = options.tmpfs.map((t) => ({ destination: t.destination, type: "tmpfs", source: "tmpfs", options: [...t.options] }));
+  user.push(...(input.volumeMounts ?? []));
   if (input.etcFiles !== undefined) {
     const bindOptions = options.readOnly ? ["rbind", "rprivate", "ro"] : ["rbind", "rprivate"];
     const files: [string, string][] = [
@@ -365,7 +368,7 @@ function tmpfsAndEtcMounts(input: SpecInput): Mount[] {
       ["/etc/hosts", input.etcFiles.hosts],
     ];
     for (const [destination, source] of files) {
-      // A --tmpfs on the same path wins, as a user mount does over Docker's network files.
+      // A --tmpfs, volume or bind on the same path wins, as a user mount does over Docker's network files.
       if (!user.some((m) => m.destination === destination)) user.push({ destination, type: "bind", source, options: [...bindOptions] });
     }
   }

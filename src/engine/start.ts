@@ -24,6 +24,8 @@ import { releaseRuntime } from "./teardown.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { ImageStore, resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
+import { mountVolumesForStart } from "./mounts.ts";
+import { withVolumes } from "./volumes.ts";
 
 /** The first error the runtime's create logged (it runs with --log FILE --log-format json). */
 function createFailure(path: string, status: number): ContainrError {
@@ -92,6 +94,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   const hostConfig: HostConfig = hostConfigOfRecord(record);
   releaseRuntime(ctx, record.id);
   ensureRootfs(ctx, record);
+  withVolumes(ctx.dataRoot, (volumes) => mountVolumesForStart(volumes, record.mounts));
   rmSync(paths.run, { recursive: true, force: true });
   mkdirSync(paths.run, { recursive: true, mode: 0o700 });
 

@@ -10,7 +10,9 @@ import { unmountOverlay } from "../image/overlay.ts";
 import { ImageStore } from "../image/store.ts";
 import { deleteContainer } from "../runtime/container.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
+import { releaseVolumes } from "./mounts.ts";
 import type { ContainerRecord } from "./records.ts";
+import { withVolumes } from "./volumes.ts";
 
 /** Is something mounted exactly at path (/proc/self/mountinfo, field 5)? */
 export function isMountPoint(path: string): boolean {
@@ -47,8 +49,16 @@ export function unmountRootfs(ctx: EngineContext, id: string): void {
   }
 }
 
-/** Everything: processes, cgroup, mounts, run directory, image reference, record and data directory. */
-export function destroyContainer(ctx: EngineContext, record: ContainerRecord): void {
+export interface DestroyOptions {
+  /** rm -v, --rm, a failed create: also remove the container's anonymous volumes that nobody else uses */
+  removeAnonymousVolumes?: boolean;
+}
+
+/**
+ * Everything: processes, cgroup, mounts, run directory, image reference,
+ * record and data directory, and the container's hold on its volumes.
+ */
+export function destroyContainer(ctx: EngineContext, record: ContainerRecord, options: DestroyOptions = {}): void {
   releaseRuntime(ctx, record.id);
   unmountRootfs(ctx, record.id);
   rmSync(containerPaths(ctx, record.id).run, { recursive: true, force: true });
@@ -61,4 +71,7 @@ export function destroyContainer(ctx: EngineContext, record: ContainerRecord): v
     }
   }
   ctx.records.remove(record.id);
+  // after the record: a crash in between leaves a user the volume store drops as stale
+  const containerExists = (id: string) => ctx.records.list().some((r) => r.id === id);
+  withVolumes(ctx.dataRoot, (volumes) => releaseVolumes(volumes, record.id, options.removeAnonymousVolumes === true, containerExists));
 }

@@ -12,6 +12,7 @@ import type { ContainerRecord } from "../../engine/records.ts";
 import type { RunFlags } from "../../engine/run-options.ts";
 import type { FlagDef } from "../command.ts";
 import { fromHumanSize, parseMemoryFlag } from "../format/units.ts";
+import { mountRequests } from "./mounts.ts";
 
 export async function withEngine<T>(globals: Record<string, unknown>, fn: (ctx: EngineContext) => Promise<T> | T): Promise<T> {
   const ctx = openEngine(globals);
@@ -43,6 +44,8 @@ export const createFlags = {
   labelFile: many("Read in a line delimited file of labels", { valueHint: "list" }),
   readOnly: b("Mount the container's root filesystem as read only"),
   tmpfs: many("Mount a tmpfs directory", { valueHint: "list" }),
+  volume: many("Bind mount a volume", { alias: "v", valueHint: "list" }),
+  mount: many("Attach a filesystem mount to the container", { valueHint: "mount" }),
   init: b("Run an init inside the container that forwards signals and reaps processes"),
   stopSignal: s("Signal to stop the container", { valueHint: "string" }),
   stopTimeout: s("Timeout (in seconds) to stop a container", { valueHint: "int" }),
@@ -97,6 +100,7 @@ export function runFlagsOf(args: CreateArgs): RunFlags {
     cpusetCpus: str(args.cpusetCpus),
     pidsLimit: str(args.pidsLimit),
     ulimit: list(args.ulimit),
+    mounts: mountRequests(list(args.volume), list(args.mount)),
   };
   const memory = str(args.memory);
   if (memory !== undefined && memory !== "") flags.memory = parseMemoryFlag(memory, "-m, --memory");
