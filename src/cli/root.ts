@@ -44,6 +44,7 @@ export const rootCommand = defineCommand({
     wait: () => import("./wait.ts").then((m) => m.default),
     inspect: () => import("./inspect.ts").then((m) => m.default),
     exec: () => import("./exec.ts").then((m) => m.default),
+    info: () => import("./info.ts").then((m) => m.default),
     "container-exited": () => import("./container-exited.ts").then((m) => m.default),
     volume: () => import("./volume/index.ts").then((m) => m.default),
   },

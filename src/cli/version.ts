@@ -1,14 +1,34 @@
-import pkg from "../../package.json" with { type: "json" };
+import { versionInfo, type VersionInfo } from "../engine/system-info.ts";
 import { defineCommand } from "./command.ts";
+import { parseTemplate } from "./format/template.ts";
+
+/** docker version's text: the client, then the "server" (for containr, the same executable). */
+function prettyVersion(v: VersionInfo): string {
+  const row = (label: string, value: string, indent: string) => `${indent}${`${label}:`.padEnd(19 - indent.length)} ${value}`;
+  return [
+    `Client: ${v.Client.Platform.Name}`,
+    row("Version", v.Client.Version, " "),
+    row("API version", v.Client.ApiVersion, " "),
+    row("Bun version", v.Client.BunVersion, " "),
+    row("OS/Arch", `${v.Client.Os}/${v.Client.Arch}`, " "),
+    "",
+    `Server: ${v.Server.Platform.Name} (daemonless: this executable)`,
+    ...v.Server.Components.flatMap((c) => [` ${c.Name}:`, row("Version", c.Version, "  ")]),
+    row("Kernel", v.Server.KernelVersion, " "),
+    row("OS/Arch", `${v.Server.Os}/${v.Server.Arch}`, " "),
+    "",
+  ].join("\n");
+}
 
 export default defineCommand({
-  meta: { name: "version", description: "Show the containr version" },
+  meta: { name: "version", description: "Show the containr version information" },
   args: {
-    format: { type: "enum", options: ["json"], description: "Output format", valueHint: "json" },
+    format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
   },
   run({ args }) {
-    const info = { Version: pkg.version, Bun: Bun.version, Os: process.platform, Arch: process.arch };
+    const info = versionInfo();
     if (args.format === "json") process.stdout.write(`${JSON.stringify(info)}\n`);
-    else process.stdout.write(`containr version ${info.Version} (bun ${info.Bun}, ${info.Os}/${info.Arch})\n`);
+    else if (args.format !== undefined) process.stdout.write(`${parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")).execute(info)}\n`);
+    else process.stdout.write(prettyVersion(info));
   },
 });

@@ -124,3 +124,26 @@ test("ps -n, -l, --no-trunc and filters", async () => {
   expect(h.containr(["ps", "--filter", "colour=blue"]).status).toBe(125);
   h.containr(["rm", "-f", "psa", "psb", "psc"]);
 }, 60_000);
+
+test("info and version: Docker's fields, --format templates and json", () => {
+  expect(h.containr(["run", "-d", "--name", "counted", h.ref, "sleep", "1000"]).status).toBe(0);
+  expect(h.containr(["create", "--name", "counted-created", h.ref, "true"]).status).toBe(0);
+  const info = JSON.parse(h.containr(["info", "--format", "json"]).stdout) as Record<string, unknown>;
+  expect(info).toMatchObject({ ContainersRunning: 1, Images: 1, Driver: "overlay", LoggingDriver: "json-file", CgroupDriver: "cgroupfs", OSType: "linux", DockerRootDir: h.root });
+  expect(info.Containers).toBe((info.ContainersRunning as number) + (info.ContainersStopped as number) + (info.ContainersPaused as number));
+  expect(info.SecurityOptions).toContain("name=seccomp,profile=builtin");
+  expect(info.NCPU).toBe(navigator.hardwareConcurrency);
+  expect(h.containr(["info", "-f", "{{.ContainersRunning}}/{{.Containers}} {{.CgroupVersion}}"]).stdout).toMatch(/^1\/\d+ [12]\n$/);
+  const text = h.containr(["info"]).stdout;
+  expect(text).toContain("\n  Running: 1\n");
+  expect(text).toContain("\n Storage Driver: overlay\n");
+  expect(text).toContain("\n Logging Driver: json-file\n");
+  expect(text).toMatch(/\n Kernel Version: \S+\n/);
+
+  const version = JSON.parse(h.containr(["version", "--format", "json"]).stdout) as { Client: { Version: string }; Server: { Version: string; Os: string } };
+  expect(version.Server.Version).toBe(version.Client.Version);
+  expect(version.Server.Os).toBe("linux");
+  expect(h.containr(["version", "-f", "{{.Client.Version}}"]).stdout).toBe(`${version.Client.Version}\n`);
+  expect(h.containr(["version", "-f", "{{.Nope"]).status).toBe(125);
+  h.containr(["rm", "-f", "counted", "counted-created"]);
+});

@@ -1,0 +1,148 @@
+/**
+ * `info` and `version`: Docker's shapes (the Engine API's /info and
+ * /version), filled from this host and the engine's stores. containr has no
+ * daemon, so its "server" is this same executable.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { arch, cpus, hostname, release, totalmem } from "node:os";
+import pkg from "../../package.json" with { type: "json" };
+import { ImageStore } from "../image/store.ts";
+import { detectCgroupMode } from "../linux/cgroups/index.ts";
+import { observe } from "./container-state.ts";
+import type { EngineContext } from "./context.ts";
+
+/** Go's GOARCH names, which Docker reports. */
+const GO_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+/** uname -m names (Docker's Architecture field). */
+const MACHINE: Record<string, string> = { x64: "x86_64", arm64: "aarch64", arm: "armv7l", ia32: "i686", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
+
+export interface SystemInfo {
+  ID: string;
+  Containers: number;
+  ContainersRunning: number;
+  ContainersPaused: number;
+  ContainersStopped: number;
+  Images: number;
+  Driver: string;
+  LoggingDriver: string;
+  CgroupDriver: string;
+  CgroupVersion: string;
+  KernelVersion: string;
+  OperatingSystem: string;
+  OSType: string;
+  Architecture: string;
+  NCPU: number;
+  MemTotal: number;
+  DockerRootDir: string;
+  RunRoot: string;
+  Name: string;
+  ServerVersion: string;
+  SecurityOptions: string[];
+  Runtimes: Record<string, { path: string }>;
+  DefaultRuntime: string;
+}
+
+/** PRETTY_NAME of /etc/os-release (or /usr/lib/os-release), as Docker reports it. */
+export function operatingSystem(paths = ["/etc/os-release", "/usr/lib/os-release"]): string {
+  for (const path of paths) {
+    if (!existsSync(path)) continue;
+    const line = readFileSync(path, "utf8")
+      .split("\n")
+      .find((l) => l.startsWith("PRETTY_NAME="));
+    if (line !== undefined) return line.slice("PRETTY_NAME=".length).replace(/^"(.*)"$/, "$1");
+  }
+  return "Linux";
+}
+
+export function systemInfo(ctx: EngineContext): SystemInfo {
+  let running = 0;
+  let paused = 0;
+  const records = ctx.records.list();
+  for (const record of records) {
+    const { state } = observe(ctx, record);
+    if (state.Paused) paused += 1;
+    else if (state.Running) running += 1;
+  }
+  const store = ImageStore.open(ctx.dataRoot);
+  let images: number;
+  try {
+    images = store.listImages().length;
+  } finally {
+    store.close();
+  }
+  const cgroupMode = detectCgroupMode();
+  const rootless = ctx.runtime.rootless;
+  return {
+    ID: hostId(),
+    Containers: records.length,
+    ContainersRunning: running,
+    ContainersPaused: paused,
+    ContainersStopped: records.length - running - paused,
+    Images: images,
+    Driver: "overlay",
+    LoggingDriver: "json-file",
+    CgroupDriver: "cgroupfs",
+    CgroupVersion: cgroupMode === "v2" ? "2" : "1",
+    KernelVersion: release(),
+    OperatingSystem: operatingSystem(),
+    OSType: "linux",
+    Architecture: MACHINE[arch()] ?? arch(),
+    NCPU: cpus().length,
+    MemTotal: totalmem(),
+    DockerRootDir: ctx.dataRoot,
+    RunRoot: ctx.runRoot,
+    Name: hostname(),
+    ServerVersion: pkg.version,
+    SecurityOptions: ["name=seccomp,profile=builtin", ...(rootless ? ["name=rootless"] : [])],
+    Runtimes: { containr: { path: ctx.self[0] ?? "containr" } },
+    DefaultRuntime: "containr",
+  };
+}
+
+/** /etc/machine-id: a stable identity of this host (Docker's ID is the daemon's key). */
+function hostId(): string {
+  try {
+    return readFileSync("/etc/machine-id", "utf8").trim();
+  } catch {
+    return "";
+  }
+}
+
+export interface VersionInfo {
+  Client: ComponentVersion;
+  Server: ComponentVersion & { KernelVersion: string; Components: { Name: string; Version: string }[] };
+}
+
+interface ComponentVersion {
+  Platform: { Name: string };
+  Version: string;
+  ApiVersion: string;
+  BunVersion: string;
+  Os: string;
+  Arch: string;
+}
+
+/** The Engine API version whose shapes containr's output follows. */
+const API_VERSION = "1.43";
+
+export function versionInfo(): VersionInfo {
+  const component: ComponentVersion = {
+    Platform: { Name: "containr" },
+    Version: pkg.version,
+    ApiVersion: API_VERSION,
+    BunVersion: Bun.version,
+    Os: "linux",
+    Arch: GO_ARCH[arch()] ?? arch(),
+  };
+  return {
+    Client: component,
+    Server: {
+      ...component,
+      KernelVersion: release(),
+      Components: [
+        { Name: "Engine", Version: pkg.version },
+        { Name: "containr runtime", Version: pkg.version },
+      ],
+    },
+  };
+}
