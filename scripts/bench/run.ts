@@ -6,6 +6,7 @@
  *
  *   oci-run    start latency of `oci run` on a busybox bundle running `true`
  *   oci-exec   latency of `oci exec ID true` in a running busybox container
+ *   engine-*   the engine against podman: run --rm, exec, ps, monitor RSS (engine.ts)
  *   pull       cold pull of a Debian image (one ~100 MB gzip layer) from a local registry, time and peak memory
  *
  * Runs are interleaved (containr, runc, crun, containr, ...) so that a change
@@ -18,6 +19,7 @@ import { join } from "node:path";
 import { makeBusyboxRootfs } from "../../tests/helpers/busybox.ts";
 import { benchOciConfig } from "./oci-config.ts";
 import { benchPull } from "./pull.ts";
+import { benchEngineExec, benchEnginePs, benchEngineRss, benchEngineRun } from "./engine.ts";
 import { measure, median, percentile, which } from "./stats.ts";
 
 const root = join(import.meta.dir, "../..");
@@ -105,7 +107,7 @@ function benchOciExec(): void {
   });
 }
 
-const benches: Record<string, () => void | Promise<void>> = { "oci-run": benchOciRun, "oci-exec": benchOciExec, pull: benchPull };
+const benches: Record<string, () => void | Promise<void>> = { "oci-run": benchOciRun, "oci-exec": benchOciExec, pull: benchPull, "engine-run": benchEngineRun, "engine-exec": benchEngineExec, "engine-ps": benchEnginePs, "engine-rss": benchEngineRss };
 const selected = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(benches);
 if (!existsSync(containr)) throw new Error("build first: npm run build");
 for (const name of selected) {
