@@ -123,7 +123,8 @@ function rssOf(comm: string, text: string): number[] {
   const out: number[] = [];
   for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
     try {
-      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm) continue;
+      // comm holds the first 15 bytes of the executable's name (containr-monitor-HASH → "containr-monito")
+      if (readFileSync(`/proc/${pid}/comm`, "utf8").trim() !== comm.slice(0, 15)) continue;
       if (!readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(text)) continue;
       const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("VmRSS:"));
       if (line) out.push(Number(line.split(/\s+/)[1]));
