@@ -47,6 +47,16 @@ export const rootCommand = defineCommand({
     info: () => import("./info.ts").then((m) => m.default),
     "container-exited": () => import("./container-exited.ts").then((m) => m.default),
     volume: () => import("./volume/index.ts").then((m) => m.default),
+    container: () => import("./container/index.ts").then((m) => m.default),
+    system: () => import("./system/index.ts").then((m) => m.default),
+    stats: () => import("./stats.ts").then((m) => m.default),
+    top: () => import("./top.ts").then((m) => m.default),
+    cp: () => import("./cp.ts").then((m) => m.default),
+    diff: () => import("./diff.ts").then((m) => m.default),
+    rename: () => import("./rename.ts").then((m) => m.default),
+    pause: () => import("./pause.ts").then((m) => m.default),
+    unpause: () => import("./unpause.ts").then((m) => m.default),
+    port: () => import("./port.ts").then((m) => m.default),
   },
 });
 

@@ -162,8 +162,10 @@ export function observe(ctx: EngineContext, record: ContainerRecord): Observatio
     StartedAt: engine.startedAt || ZERO_TIME,
     FinishedAt: engine.finishedAt || ZERO_TIME,
   };
-  if (runtime?.status === "running") {
-    out.Status = "running";
+  if (runtime?.status === "running" || runtime?.status === "paused") {
+    // a frozen container is still running (Docker: Running and Paused both true)
+    out.Paused = runtime.status === "paused";
+    out.Status = out.Paused ? "paused" : "running";
     out.Running = true;
     out.Pid = runtime.pid;
     out.ExitCode = 0;

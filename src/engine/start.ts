@@ -51,7 +51,7 @@ function createFailure(path: string, status: number): ContainrError {
 }
 
 /** Re-mount the root filesystem of a container that was stopped (its overlay is unmounted on exit). */
-function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
+export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
   const paths = containerPaths(ctx, record.id);
   if (isMountPoint(paths.rootfs)) return;
   const store = ImageStore.open(ctx.dataRoot);
