@@ -16,7 +16,7 @@
  * (trusted.overlay.opaque, or user.overlay.opaque for a rootless store
  * mounted with userxattr).
  */
-import { writeSync } from "node:fs";
+import { fchmodSync, writeSync } from "node:fs";
 import { ContainrError, wrap } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import * as fs from "../native/fs.ts";
@@ -89,6 +89,13 @@ function mapId(id: number, map: IdMapping[] | undefined, kind: "uid" | "gid"): n
   throw new ContainrError("PERMISSION_DENIED", `owned by ${kind} ${id}, which the id mapping does not cover`, {
     hint: "give the user more subordinate ids in /etc/subuid and /etc/subgid",
   });
+}
+
+async function writeBody(fd: number, entry: TarEntry): Promise<void> {
+  for await (const chunk of entry.body()) {
+    let off = 0;
+    while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
+  }
 }
 
 interface DeferredDir {
@@ -170,39 +177,48 @@ class LayerWriter {
     const uid = mapId(entry.uid, this.options.uidMap, "uid");
     const gid = mapId(entry.gid, this.options.gidMap, "gid");
 
-    switch (entry.type) {
-      case "dir":
-        if (existing === null) fs.mkdir(dirfd, name, 0o700);
-        this.owner(dirfd, name, uid, gid, entry, raw);
-        // Mode and mtime once the contents are in: a read-only directory must still take its entries,
-        // and creating them would change the mtime.
-        this.deferred.set(path, { path, mode: entry.mode, mtime: entry.mtime, mtimeNsec: entry.mtimeNsec });
-        return;
-      case "file":
-        await this.writeFile(dirfd, name, entry);
-        break;
-      case "symlink":
-        fs.symlink(entry.linknameBytes, dirfd, name);
-        break;
-      case "hardlink":
-        this.hardlink(dirfd, name, entry);
-        return; // the inode already has its owner, mode, xattrs and mtime
-      case "char":
-      case "block":
-        if (this.options.rootless) {
-          log.debug(`skipping device node ${display(raw)}: a rootless store cannot create devices`);
+    // A regular file stays open until its metadata is set, so that its mode is set through the fd:
+    // fchmod is one system call, chmod by name (without following a symlink) four.
+    let fileFd = -1;
+    try {
+      switch (entry.type) {
+        case "dir":
+          if (existing === null) fs.mkdir(dirfd, name, 0o700);
+          this.owner(dirfd, name, uid, gid, entry, raw);
+          // Mode and mtime once the contents are in: a read-only directory must still take its entries,
+          // and creating them would change the mtime.
+          this.deferred.set(path, { path, mode: entry.mode, mtime: entry.mtime, mtimeNsec: entry.mtimeNsec });
           return;
-        }
-        fs.mknod(dirfd, name, (entry.type === "char" ? fs.S_IFCHR : fs.S_IFBLK) | entry.mode, entry.devmajor, entry.devminor);
-        break;
-      case "fifo":
-        fs.mknod(dirfd, name, fs.S_IFIFO | entry.mode, 0, 0);
-        break;
+        case "file":
+          fileFd = fs.createFile(dirfd, name);
+          await writeBody(fileFd, entry);
+          break;
+        case "symlink":
+          fs.symlink(entry.linknameBytes, dirfd, name);
+          break;
+        case "hardlink":
+          this.hardlink(dirfd, name, entry);
+          return; // the inode already has its owner, mode, xattrs and mtime
+        case "char":
+        case "block":
+          if (this.options.rootless) {
+            log.debug(`skipping device node ${display(raw)}: a rootless store cannot create devices`);
+            return;
+          }
+          fs.mknod(dirfd, name, (entry.type === "char" ? fs.S_IFCHR : fs.S_IFBLK) | entry.mode, entry.devmajor, entry.devminor);
+          break;
+        case "fifo":
+          fs.mknod(dirfd, name, fs.S_IFIFO | entry.mode, 0, 0);
+          break;
+      }
+      this.owner(dirfd, name, uid, gid, entry, raw);
+      // chown clears setuid/setgid, so the mode comes after it; the mtime comes last.
+      if (fileFd >= 0) fchmodSync(fileFd, entry.mode);
+      else fs.chmod(dirfd, name, entry.mode);
+      fs.setMtime(dirfd, name, entry.mtime, entry.mtimeNsec);
+    } finally {
+      if (fileFd >= 0) fs.close(fileFd);
     }
-    this.owner(dirfd, name, uid, gid, entry, raw);
-    // chown clears setuid/setgid, so the mode comes after it; the mtime comes last.
-    fs.chmod(dirfd, name, entry.mode);
-    fs.setMtime(dirfd, name, entry.mtime, entry.mtimeNsec);
   }
 
   /** Ownership, then xattrs (chown would clear security.capability). */
@@ -281,18 +297,6 @@ class LayerWriter {
       fs.link(targetDir, targetName, dirfd, name);
     } finally {
       fs.close(targetDir);
-    }
-  }
-
-  private async writeFile(dirfd: number, name: Uint8Array, entry: TarEntry): Promise<void> {
-    const fd = fs.createFile(dirfd, name);
-    try {
-      for await (const chunk of entry.body()) {
-        let off = 0;
-        while (off < chunk.length) off += writeSync(fd, chunk, off, chunk.length - off);
-      }
-    } finally {
-      fs.close(fd);
     }
   }
 
