@@ -8,6 +8,7 @@ import { posix } from "node:path";
 import { capabilityMasks, type CapabilityMasks } from "../linux/capabilities.ts";
 import { nativeSeccompArch } from "../linux/seccomp/arch.ts";
 import { compileSeccomp, type CompiledSeccomp } from "../linux/seccomp/compile.ts";
+import { cachedCompile } from "./seccomp-cache.ts";
 import type { Device, DeviceCgroupRule, Linux, Process, Resources, Seccomp } from "../oci/spec.ts";
 import { invalidField } from "./bundle.ts";
 
@@ -44,7 +45,8 @@ export function compileProfile(seccomp: Seccomp | undefined): CompiledSeccomp | 
   if (seccomp.listenerPath) {
     throw invalidField("linux.seccomp.listenerPath", "seccomp notify agents are not supported", "remove listenerPath and the SCMP_ACT_NOTIFY rules");
   }
-  const compiled = compileSeccomp(seccomp, { nativeArch: nativeSeccompArch() });
+  const nativeArch = nativeSeccompArch();
+  const compiled = cachedCompile(seccomp, nativeArch, () => compileSeccomp(seccomp, { nativeArch }));
   if (compiled.notify) {
     // a listener fd nobody receives would leave the notifying calls blocked forever
     throw invalidField("linux.seccomp", "SCMP_ACT_NOTIFY needs a seccomp agent (listenerPath), which is not supported", "use SCMP_ACT_ERRNO or SCMP_ACT_LOG instead");
