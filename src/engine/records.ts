@@ -22,7 +22,7 @@ import { join, resolve } from "node:path";
 import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { containerNotFound, generateId, isFullId, nameInUse, resolveReference, shortId, validateName } from "./ids.ts";
 import { generateName, NAME_ATTEMPTS } from "./names.ts";
-import { mountsBelow, SqliteIndex } from "./sqlite-index.ts";
+import { mountsBelow, SqliteIndex } from "../image/sqlite-index.ts";
 
 /** A JSON-serialisable object: the engine's own config types, stored as they are. */
 export type JsonObject = object;

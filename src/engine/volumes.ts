@@ -29,7 +29,7 @@ import { mount as mountFs, umount } from "../native/fs.ts";
 import { MountKind, MS, parseMount } from "../runtime/mounts.ts";
 import { withLock } from "../runtime/state.ts";
 import { generateId } from "./ids.ts";
-import { mountsBelow, SqliteIndex } from "./sqlite-index.ts";
+import { mountsBelow, SqliteIndex } from "../image/sqlite-index.ts";
 
 /** Docker's label on the volumes it creates for image VOLUMEs and `-v /path` (prune takes only these by default). */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";

@@ -13,6 +13,7 @@
  * the next rmi) and temp files of a dead process (resumed or removed).
  */
 import { Database } from "bun:sqlite";
+import { BUSY_TIMEOUT_MS, retryWhileBusy } from "./sqlite-index.ts";
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
@@ -138,8 +139,12 @@ export class ImageStore {
     this.tmpDir = join(this.root, "tmp");
     for (const dir of [this.blobDir, this.layerDir, this.tmpDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.db = new Database(join(this.root, "index.db"), { create: true, strict: true });
-    this.db.exec("PRAGMA journal_mode=WAL; PRAGMA busy_timeout=10000; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
-    this.db.exec(SCHEMA);
+    // busy_timeout first: concurrent openers switching to WAL or creating the schema queue instead of failing
+    this.db.exec(`PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`);
+    retryWhileBusy("open the image store", "image index", () => {
+      this.db.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;");
+      this.db.exec(SCHEMA);
+    });
   }
 
   /** Open (creating if needed) the store under a data root (--root). */

@@ -1,5 +1,5 @@
 /**
- * The engine's SQLite indexes (container records, volumes): one file per
+ * containr's SQLite indexes (images, container records, volumes): one file per
  * store, opened the same way by every short-lived containr process so that
  * any number of them can read and write at once (ADR 0004):
  *
@@ -24,6 +24,29 @@ export const BUSY_TIMEOUT_MS = 30_000;
 function isBusy(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === "string" && (code.startsWith("SQLITE_BUSY") || code.startsWith("SQLITE_LOCKED"));
+}
+
+/**
+ * Run fn, retrying while SQLite reports the database busy: `busy_timeout`
+ * waits inside SQLite, but a few answers come without it (the first switch
+ * to WAL by concurrent openers, WAL recovery).
+ */
+export function retryWhileBusy<T>(what: string, index: string, fn: () => T): T {
+  const deadline = Date.now() + BUSY_TIMEOUT_MS;
+  for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+      if (Date.now() > deadline) {
+        throw new ContainrError("TIMEOUT", `${what}: the ${index} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, {
+          hint: `another containr process holds the ${index}; check for a hung process`,
+          cause: err,
+        });
+      }
+      Bun.sleepSync(pause);
+    }
+  }
 }
 
 /** An open index: the database, and how to run reads and writes on it without lock errors. */
@@ -75,21 +98,7 @@ export class SqliteIndex {
 
   /** Run fn, retrying while SQLite reports the database busy. */
   retryWhileBusy<T>(what: string, fn: () => T): T {
-    const deadline = Date.now() + BUSY_TIMEOUT_MS;
-    for (let pause = 1; ; pause = Math.min(pause * 2, 50)) {
-      try {
-        return fn();
-      } catch (err) {
-        if (!isBusy(err)) throw err;
-        if (Date.now() > deadline) {
-          throw new ContainrError("TIMEOUT", `${what}: the ${this.what} stayed locked for ${BUSY_TIMEOUT_MS / 1000}s`, {
-            hint: `another containr process holds the ${this.what}; check for a hung process`,
-            cause: err,
-          });
-        }
-        Bun.sleepSync(pause);
-      }
-    }
+    return retryWhileBusy(what, this.what, fn);
   }
 
   /** One write transaction, queued behind other writers. */
