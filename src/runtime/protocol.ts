@@ -93,8 +93,22 @@ export function childError(msg: Message): ContainrError {
   }
   // a hook's failure carries its status and output in the text, not in the errno
   if (msg.stage === Stage.Hooks && msg.errno === errnoName.number("ECANCELED")) return new ContainrError("CONTAINER_INIT_FAILED", msg.text, { hint: "fix or remove the hook in config.json" });
+  const text = `${msg.text}: ${name}: ${errnoName.describe(name)}`;
+  if (name === "EPERM" || name === "EACCES") {
+    return new ContainrError("PERMISSION_DENIED", text, { errno: msg.errno, hint: permissionHint(msg.stage) });
+  }
   const code = STAGE_CODES[msg.stage] ?? "CONTAINER_INIT_FAILED";
-  return new ContainrError(code, `${msg.text}: ${name}: ${errnoName.describe(name)}`, { errno: msg.errno });
+  return new ContainrError(code, text, { errno: msg.errno });
+}
+
+function permissionHint(stage: Stage): string {
+  const asRoot = process.getuid?.() === 0;
+  if (stage === Stage.Namespaces && !asRoot) {
+    return "an unprivileged user can create namespaces only inside a user namespace: run as root, or use a rootless config (containr oci spec --rootless), see docs/oci-runtime.md";
+  }
+  return asRoot
+    ? "root was refused: a security module or a read-only mount may forbid it (rerun with --debug)"
+    : "run as root, or use a rootless config (containr oci spec --rootless)";
 }
 
 const NAMES: Record<MessageType, string> = {
