@@ -1,4 +1,5 @@
 import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { reportError } from "../diag/log.ts";
 import { inspectContainer } from "../engine/inspect.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
@@ -9,7 +10,6 @@ export default defineCommand({
   args: {
     container: { type: "positional", description: "CONTAINER", required: true },
     format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
-    size: { type: "boolean", alias: "s", description: "Display total file sizes" },
     type: { type: "string", description: "Only inspect objects of this type (container)", valueHint: "string" },
   },
   passThrough: true,
@@ -27,8 +27,9 @@ export default defineCommand({
         } catch (err) {
           const error = toContainrError(err);
           if (error.code !== "CONTAINER_NOT_FOUND") throw err;
-          process.stderr.write(`Error: No such object: ${ref}\n`);
-          status = 1;
+          // Docker goes on with the other objects and fails at the end
+          reportError(new ContainrError("CONTAINER_NOT_FOUND", `No such object: ${ref}`, { hint: error.hint }));
+          status = error.exit;
         }
       }
       if (template !== undefined) {
