@@ -1,4 +1,5 @@
-import { ContainrError } from "../diag/errors.ts";
+import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { reportError } from "../diag/log.ts";
 import { startContainer } from "../engine/start.ts";
 import { defineCommand } from "./command.ts";
 import { streamContainer, withEngine, type StreamResult } from "./container/common.ts";
@@ -42,7 +43,7 @@ export default defineCommand({
           return result.exitCode ?? 0;
         } catch (err) {
           if (refs.length === 1) throw err;
-          process.stderr.write(`Error response from daemon: ${(err as Error).message}\n`);
+          reportError(toContainrError(err));
           failed = true;
         }
       }

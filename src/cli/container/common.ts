@@ -3,7 +3,8 @@
  * flags, the flags of run/create (docker/cli's names), and streaming an
  * attached container to this terminal with signal proxying.
  */
-import { ContainrError } from "../../diag/errors.ts";
+import { ContainrError, toContainrError } from "../../diag/errors.ts";
+import { reportError } from "../../diag/log.ts";
 import { attachTo, resizeTerminal, type AttachMode } from "../../engine/attach.ts";
 import { closeEngine, containerPaths, openEngine, type EngineContext } from "../../engine/context.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../engine/create.ts";
@@ -271,9 +272,9 @@ export async function forEachContainer(
     try {
       await fn(ctx.records.get(ref), ref);
     } catch (err) {
-      const error = err instanceof ContainrError ? err : new ContainrError("INTERNAL", String((err as Error)?.message ?? err));
+      const error = toContainrError(err);
       if (refs.length === 1) throw error;
-      process.stderr.write(`Error response from daemon: ${error.message}\n`);
+      reportError(error);
       first ??= error;
     }
   }

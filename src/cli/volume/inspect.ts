@@ -1,4 +1,5 @@
 import { toContainrError } from "../../diag/errors.ts";
+import { reportError } from "../../diag/log.ts";
 import { defineCommand } from "../command.ts";
 import { parseTemplate } from "../format/template.ts";
 import { withVolumeStore } from "./common.ts";
@@ -19,9 +20,11 @@ export default defineCommand({
         try {
           found.push(volumes.inspect(volumes.get(name)));
         } catch (err) {
-          if (toContainrError(err).code !== "VOLUME_NOT_FOUND") throw err;
-          process.stderr.write(`Error: No such volume: ${name}\n`);
-          status = 1;
+          const error = toContainrError(err);
+          if (error.code !== "VOLUME_NOT_FOUND") throw err;
+          // Docker goes on with the other volumes and fails at the end
+          reportError(error);
+          status = error.exit;
         }
       }
       if (template !== undefined) {

@@ -1,4 +1,5 @@
 import { ContainrError, toContainrError } from "../../diag/errors.ts";
+import { reportError } from "../../diag/log.ts";
 import { defineCommand } from "../command.ts";
 import { withVolumeStore } from "./common.ts";
 
@@ -23,7 +24,7 @@ export default defineCommand({
           // -f: a missing volume is not an error (docker volume rm -f)
           if (args.force && error.code === "VOLUME_NOT_FOUND") continue;
           if (names.length === 1) throw error;
-          process.stderr.write(`Error response from daemon: ${error.message}\n`);
+          reportError(error);
           first ??= error;
         }
       }
