@@ -6,7 +6,11 @@ import { defineCommand } from "../command.ts";
 
 const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
 
-/** runc's `runc spec` example (libcontainer/specconv.Example), field for field. */
+/**
+ * runc's `runc spec` example (libcontainer/specconv.Example), with crun's
+ * inheritable set too: an ambient capability is raised only when it is also
+ * inheritable, so without it the ambient set would be dropped with a warning.
+ */
 export function exampleSpec(): Spec {
   return {
     ociVersion: "1.2.0",
@@ -19,6 +23,7 @@ export function exampleSpec(): Spec {
       capabilities: {
         bounding: [...DEFAULT_CAPS],
         effective: [...DEFAULT_CAPS],
+        inheritable: [...DEFAULT_CAPS],
         permitted: [...DEFAULT_CAPS],
         ambient: [...DEFAULT_CAPS],
       },
