@@ -111,8 +111,8 @@ export function decompressor(compression: "gzip" | "zstd"): TransformStream<Uint
  * Free a chunk's memory now instead of at a later garbage collection: JSC
  * frees the contents of a detached ArrayBuffer at once. A pull moves its
  * layer through 512 KiB chunks (network, then decompressed); left to the
- * collector, which runs about every 32 MB of allocation on a machine with
- * this much RAM, they added 20-30 MiB to the peak RSS (docs/benchmarks.md,
+ * collector, which on a machine with much RAM runs only after tens of MB of
+ * allocation, they added 20-35 MiB to the peak RSS (docs/benchmarks.md,
  * Pull). Only for chunks nothing else holds, nor views into a buffer still
  * in use.
  */
