@@ -87,8 +87,12 @@ function withEngines(fn: (engines: Engine[], work: string) => void): void {
     fn(engines, work);
   } finally {
     for (const e of engines) {
-      const ids = Bun.spawnSync([...e.cmd, "ps", "-aq"], { stdout: "pipe", stderr: "ignore" }).stdout.toString().split("\n").filter(Boolean);
-      if (ids.length > 0) Bun.spawnSync([...e.cmd, "rm", "-f", ...ids], { stdout: "ignore", stderr: "ignore" });
+      try {
+        const ids = run(e, ["ps", "-aq"]).split("\n").filter(Boolean);
+        if (ids.length > 0) run(e, ["rm", "-f", ...ids]);
+      } catch (err) {
+        console.error(`bench: clean-up of ${e.name}: ${(err as Error).message}`);
+      }
     }
     Bun.spawnSync(["umount", "-R", join(work, "podman/root/overlay")], { stderr: "ignore" });
     rmSync(work, { recursive: true, force: true });
