@@ -13,6 +13,7 @@
  */
 import { closeSync, fsyncSync, mkdirSync, openSync, rmSync, writeSync } from "node:fs";
 import { ContainrError, withContextSync, wrap } from "../diag/errors.ts";
+import { failpoint } from "../diag/failpoints.ts";
 import { log, stepTimer } from "../diag/log.ts";
 import {
   choosePlatform,
@@ -258,7 +259,9 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
         hint: "the image is inconsistent; ask its publisher to push it again",
       });
     }
+    failpoint("pull.verified");
     options.commitBlob?.(digest);
+    failpoint("pull.blob-saved");
     if (tmpDir && unpacked) store.commitLayerDir(tmpDir, diffId, unpacked.size);
     return { digest, size: blobBytes, diffId };
   } catch (err) {
@@ -369,6 +372,7 @@ class Puller {
   async pull(): Promise<PullResult> {
     const timer = stepTimer(`pull ${formatReference(this.ref)}`);
     const { manifest, manifestDigest, bytes, repoDigest } = await this.resolveManifest();
+    failpoint("pull.manifest");
     timer.step("manifest");
     const config = await this.fetchConfig(manifest.config);
     const diffIds = config.rootfs.diff_ids;
@@ -382,6 +386,7 @@ class Puller {
       await this.fetchLayer(job);
     });
     timer.step("layers");
+    failpoint("pull.layers-done");
     this.store.writeBlob(bytes, manifestDigest);
     const layers: LayerRecord[] = jobs.map(({ desc, diffId }) => ({ diffId, digest: desc.digest, mediaType: desc.mediaType, size: desc.size }));
     const name = repositoryName(this.ref);
