@@ -2,7 +2,7 @@ import { toContainrError, wrap } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import type { EngineContext } from "../engine/context.ts";
 import { createContainer } from "../engine/create.ts";
-import { waitContainer } from "../engine/lifecycle.ts";
+import { containerExited, waitContainer } from "../engine/lifecycle.ts";
 import type { ContainerRecord } from "../engine/records.ts";
 import { parseRunOptions, proxiesSignals } from "../engine/run-options.ts";
 import { startContainer } from "../engine/start.ts";
@@ -65,6 +65,8 @@ export default defineCommand({
                 stdinOnce: true,
                 sigProxy: proxiesSignals(options),
                 tty: options.tty,
+                // --rm: the removal happens here, not in a third containr the monitor would start
+                cleanUp: options.autoRemove ? () => containerExited(ctx, record.id) : undefined,
                 connected,
               });
               streaming.catch(failed);

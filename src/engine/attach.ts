@@ -24,6 +24,8 @@ const STREAM_EXIT = 4;
 export interface AttachHandlers {
   stdout(data: Uint8Array): void;
   stderr(data: Uint8Array): void;
+  /** the exit frame arrived (the monitor wrote exit.json before sending it) */
+  exit?(record: ExitRecord): void;
 }
 
 export interface Attachment {
@@ -57,7 +59,10 @@ class FrameReader {
       const stream = joined[at];
       if (stream === STREAM_STDOUT) this.handlers.stdout(payload);
       else if (stream === STREAM_STDERR) this.handlers.stderr(payload);
-      else if (stream === STREAM_EXIT) this.exit = JSON.parse(new TextDecoder().decode(payload)) as ExitRecord;
+      else if (stream === STREAM_EXIT) {
+        this.exit = JSON.parse(new TextDecoder().decode(payload)) as ExitRecord;
+        this.handlers.exit?.(this.exit);
+      }
       at += 8 + length;
     }
     this.buffer = joined.slice(at);
@@ -98,11 +103,16 @@ export async function resizeTerminal(runDir: string, rows: number, columns: numb
   });
 }
 
-/** Connect to a running container's monitor. */
-export async function attachTo(runDir: string, mode: AttachMode, handlers: AttachHandlers): Promise<Attachment> {
+/**
+ * Connect to a running container's monitor. takeOverExit: this client does
+ * the exit command's work itself when the exit frame arrives, removing the
+ * run directory, and closes; the monitor then skips its exit command (and
+ * runs it after all if the client closed without removing the directory).
+ */
+export async function attachTo(runDir: string, mode: AttachMode, handlers: AttachHandlers, takeOverExit = false): Promise<Attachment> {
   const reader = new FrameReader(handlers);
   const socket = await connectMonitor(runDir);
-  socket.write(HELLO[mode]);
+  socket.write(takeOverExit ? HELLO[mode].toUpperCase() : HELLO[mode]);
   const done = new Promise<ExitRecord | undefined>((resolve) => {
     socket.on("data", (chunk: Buffer) => reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
     // allowHalfOpen: the monitor's end of the stream does not close our side by itself

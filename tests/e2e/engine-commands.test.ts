@@ -147,3 +147,18 @@ test("info and version: Docker's fields, --format templates and json", () => {
   expect(h.containr(["version", "-f", "{{.Nope"]).status).toBe(125);
   h.containr(["rm", "-f", "counted", "counted-created"]);
 });
+
+test("run --rm cleans up in the foreground CLI; a CLI killed before the exit leaves it to the monitor", async () => {
+  const before = h.containr(["ps", "-aq"]).stdout;
+  const quick = h.containr(["run", "--rm", "--name", "quick", h.ref, "sh", "-c", "echo out; exit 4"]);
+  expect(quick.status).toBe(4);
+  expect(quick.stdout).toBe("out\n");
+  expect(h.containr(["ps", "-aq"]).stdout).toBe(before);
+
+  const orphaned = Bun.spawn([...h.argv, "run", "--rm", "--name", "orphaned", h.ref, "sleep", "1"], { stdout: "ignore", stderr: "ignore" });
+  await until("the container runs", () => h.containr(["inspect", "-f", "{{.State.Status}}", "orphaned"]).stdout === "running\n");
+  orphaned.kill("SIGKILL");
+  await orphaned.exited;
+  await until("the monitor's exit command removed it", () => h.containr(["inspect", "orphaned"]).status !== 0, 15_000);
+  expect(h.containr(["ps", "-aq"]).stdout).toBe(before);
+}, 30_000);

@@ -5,6 +5,10 @@
      'o'  as 'i', and its end of input (a shutdown of its sending side,
           not a close: that is a detach) closes the container's stdin
           (docker run -i: StdinOnce)
+     'R', 'I', 'O'  as 'r', 'i', 'o', and the client takes over the exit
+          command: after the exit frame the monitor waits until it closes
+          the connection, and runs the exit command only if the client did
+          not remove the run directory (a foreground `run --rm`)
      'w'  a resize request of a container with a terminal: 4 more bytes,
           rows and columns as big-endian u16; the monitor sets the pty's
           window size (TIOCSWINSZ, which signals SIGWINCH to its
@@ -24,6 +28,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 #include "monitor.h"
 
@@ -36,6 +41,7 @@ struct client
 {
   int fd;
   char mode;        /* 0 until the hello byte arrived */
+  int cleanup;      /* the client takes over the exit command */
   int input_closed; /* the client shut down its sending side: it still gets output */
   unsigned char size[4]; /* a 'w' client's request as it arrives */
   size_t size_len;
@@ -107,6 +113,7 @@ mon_attach_accept (int listen_fd)
       clients[nclients].mode = 0;
       clients[nclients].input_closed = 0;
       clients[nclients].size_len = 0;
+      clients[nclients].cleanup = 0;
       nclients++;
     }
 }
@@ -222,6 +229,11 @@ mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd)
       if (clients[i].mode == 0)
         {
           char mode = buf[0];
+          if (mode == 'R' || mode == 'I' || mode == 'O')
+            {
+              clients[i].cleanup = 1;
+              mode = (char) (mode - 'A' + 'a');
+            }
           clients[i].mode = (mode == 'i' || mode == 'o' || mode == 'w') ? mode : 'r';
           off = 1;
         }
@@ -242,6 +254,51 @@ mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd)
         }
       if (clients[i].mode != 'r' && (size_t) r > off)
         write_stdin (stdin_fd, buf + off, (size_t) r - off);
+    }
+}
+
+void
+mon_attach_wait_cleanup (int timeout_ms)
+{
+  struct timespec start;
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  for (;;)
+    {
+      struct pollfd pfds[MAX_CLIENTS];
+      size_t n = 0;
+      /* a client whose sending side is shut is polled for its close (POLLHUP) only */
+      for (size_t i = 0; i < nclients; i++)
+        if (clients[i].cleanup)
+          pfds[n++] = (struct pollfd){ .fd = clients[i].fd, .events = clients[i].input_closed ? 0 : POLLIN };
+      if (n == 0)
+        return;
+      struct timespec now;
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long elapsed = (now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000;
+      if (elapsed >= timeout_ms || poll (pfds, n, (int) (timeout_ms - elapsed)) == 0)
+        return;
+      for (size_t k = 0; k < n; k++)
+        {
+          if (pfds[k].revents == 0)
+            continue;
+          size_t i;
+          for (i = 0; i < nclients && clients[i].fd != pfds[k].fd; i++)
+            ;
+          if (i == nclients)
+            continue;
+          if (pfds[k].revents & (POLLHUP | POLLERR))
+            {
+              drop (i);
+              continue;
+            }
+          /* what it still sends is dropped; the end of its input is not yet its close */
+          char buf[4096];
+          ssize_t r = recv (clients[i].fd, buf, sizeof buf, MSG_DONTWAIT);
+          if (r == 0)
+            clients[i].input_closed = 1;
+          else if (r < 0 && errno != EAGAIN && errno != EINTR)
+            drop (i);
+        }
     }
 }
 

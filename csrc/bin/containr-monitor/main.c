@@ -11,6 +11,8 @@
  *                --console-socket), and relay the pty master it receives as
  *                the container's stdout (and stdin with -i)
  *   -x ARG       one word of the exit command (repeated), run after the exit
+ *                unless an attach client that took it over (attach.c) removed
+ *                DIR before it closed its connection
  *
  * As conmon: the monitor makes itself a child subreaper, starts
  * CREATE-COMMAND (the runtime's create) with the container's stdio pipes as
@@ -44,6 +46,8 @@
 /* After the init exited, output still in flight (or held by an orphan that
    escaped the pid namespace) is read for at most this long. */
 #define DRAIN_MS 2000
+/* How long a client that took over the clean-up may take before the exit command runs anyway. */
+#define CLEANUP_WAIT_MS 30000
 /* The create command's argument that -t replaces with the console socket's path. */
 #define CONSOLE_PLACEHOLDER "@console-socket@"
 
@@ -137,7 +141,7 @@ write_exit_file (int dirfd, int code, const char *finished)
 {
   char text[256];
   int len = snprintf (text, sizeof text, "{\"exitCode\":%d,\"finishedAt\":\"%s\"}\n", code, finished);
-  mon_attach_broadcast (MON_EXIT, text, (size_t) len);
+  /* the file first: a client that takes over the clean-up reads it when the frame arrives */
   int fd = openat (dirfd, "exit.json.tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0)
     {
@@ -149,8 +153,10 @@ write_exit_file (int dirfd, int code, const char *finished)
   if (!ok || renameat (dirfd, "exit.json.tmp", dirfd, "exit.json") < 0)
     {
       mon_fail ("write the exit file", errno, "exit.json");
+      mon_attach_broadcast (MON_EXIT, text, (size_t) len);
       return -1;
     }
+  mon_attach_broadcast (MON_EXIT, text, (size_t) len);
   return 0;
 }
 
@@ -422,6 +428,13 @@ main (int argc, char **argv)
     close (stdin_fd);
   write_exit_file (dirfd, code, finished);
 
+  /* A foreground `run --rm` cleans up in its own process (one containr start
+     less); it removes this run directory when done. If it went away before
+     that (killed), the exit command does the clean-up. */
+  mon_attach_wait_cleanup (CLEANUP_WAIT_MS);
+  struct stat run_dir;
+  if (fstat (dirfd, &run_dir) == 0 && run_dir.st_nlink == 0)
+    nexit = 0;
   if (nexit > 0)
     {
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);

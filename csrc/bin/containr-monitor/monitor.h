@@ -47,6 +47,8 @@ void mon_attach_broadcast (enum mon_stream stream, const char *data, size_t len)
 size_t mon_attach_pollfds (struct pollfd *pfds, size_t cap);
 void mon_attach_handle (const struct pollfd *pfds, size_t n, int *stdin_fd);
 void mon_attach_close_all (void);
+/* After the exit frame: wait (at most timeout_ms) until every client that took over the clean-up closed. */
+void mon_attach_wait_cleanup (int timeout_ms);
 /* The pty master that resize requests ('w' clients) apply to. */
 void mon_attach_set_terminal (int master);
 

@@ -4,8 +4,8 @@
  * attached container to this terminal with signal proxying.
  */
 import { ContainrError, toContainrError } from "../../diag/errors.ts";
-import { reportError } from "../../diag/log.ts";
-import { attachTo, resizeTerminal, type AttachMode } from "../../engine/attach.ts";
+import { log, reportError } from "../../diag/log.ts";
+import { attachTo, resizeTerminal, type AttachMode, type Attachment } from "../../engine/attach.ts";
 import { closeEngine, containerPaths, openEngine, type EngineContext } from "../../engine/context.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../engine/create.ts";
 import { killRunning } from "../../engine/lifecycle.ts";
@@ -182,6 +182,8 @@ export interface StreamOptions {
   sigProxy: boolean;
   /** the container has a terminal: raw mode here, window size there */
   tty: boolean;
+  /** the exit command's work, done here when the container exits (a foreground `run --rm`) instead of in a new containr */
+  cleanUp?: () => Promise<void>;
   /** called once the socket is connected, before the container's init runs */
   connected?: () => Promise<void> | void;
 }
@@ -194,10 +196,23 @@ export interface StreamResult {
 /** Attach to the container's monitor and copy its output here (and our stdin there) until it exits or we detach. */
 export async function streamContainer(ctx: EngineContext, record: ContainerRecord, options: StreamOptions): Promise<StreamResult> {
   const mode: AttachMode = options.stdin ? (options.stdinOnce ? "stdin-once" : "stdin") : "output";
-  const attachment = await attachTo(containerPaths(ctx, record.id).run, mode, {
-    stdout: (data) => process.stdout.write(data),
-    stderr: (data) => process.stderr.write(data),
-  });
+  let cleaning: Promise<void> | undefined;
+  const attachment: Attachment = await attachTo(
+    containerPaths(ctx, record.id).run,
+    mode,
+    {
+      stdout: (data) => process.stdout.write(data),
+      stderr: (data) => process.stderr.write(data),
+      exit: () => {
+        const cleanUp = options.cleanUp;
+        if (cleanUp === undefined) return;
+        cleaning = cleanUp()
+          .catch((err) => log.warn(`clean-up of ${record.id}: ${toContainrError(err).message}; the monitor's exit command does it`))
+          .finally(() => attachment.close());
+      },
+    },
+    options.cleanUp !== undefined,
+  );
   let detached = false;
   const handlers = new Map<NodeJS.Signals, () => void>();
   if (options.sigProxy) {
@@ -244,6 +259,7 @@ export async function streamContainer(ctx: EngineContext, record: ContainerRecor
   try {
     await options.connected?.();
     const exit = await attachment.done;
+    await cleaning;
     return { detached, exitCode: exit?.exitCode };
   } finally {
     for (const [signal, handler] of handlers) process.off(signal, handler);
