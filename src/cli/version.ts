@@ -1,4 +1,4 @@
-import { versionInfo, type VersionInfo } from "../engine/system-info.ts";
+import { versionInfo, type VersionInfo } from "../engine/version-info.ts";
 import { defineCommand } from "./command.ts";
 import { parseTemplate } from "./format/template.ts";
 

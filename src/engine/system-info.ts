@@ -1,7 +1,6 @@
 /**
- * `info` and `version`: Docker's shapes (the Engine API's /info and
- * /version), filled from this host and the engine's stores. containr has no
- * daemon, so its "server" is this same executable.
+ * `info`: Docker's shape (the Engine API's /info), filled from this host
+ * and the engine's stores.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
@@ -11,8 +10,6 @@ import { detectCgroupMode } from "../linux/cgroups/index.ts";
 import { observe } from "./container-state.ts";
 import type { EngineContext } from "./context.ts";
 
-/** Go's GOARCH names, which Docker reports. */
-const GO_ARCH: Record<string, string> = { x64: "amd64", arm64: "arm64", arm: "arm", ia32: "386", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
 /** uname -m names (Docker's Architecture field). */
 const MACHINE: Record<string, string> = { x64: "x86_64", arm64: "aarch64", arm: "armv7l", ia32: "i686", ppc64: "ppc64le", s390x: "s390x", riscv64: "riscv64" };
 
@@ -106,43 +103,4 @@ function hostId(): string {
   } catch {
     return "";
   }
-}
-
-export interface VersionInfo {
-  Client: ComponentVersion;
-  Server: ComponentVersion & { KernelVersion: string; Components: { Name: string; Version: string }[] };
-}
-
-interface ComponentVersion {
-  Platform: { Name: string };
-  Version: string;
-  ApiVersion: string;
-  BunVersion: string;
-  Os: string;
-  Arch: string;
-}
-
-/** The Engine API version whose shapes containr's output follows. */
-const API_VERSION = "1.43";
-
-export function versionInfo(): VersionInfo {
-  const component: ComponentVersion = {
-    Platform: { Name: "containr" },
-    Version: pkg.version,
-    ApiVersion: API_VERSION,
-    BunVersion: Bun.version,
-    Os: "linux",
-    Arch: GO_ARCH[arch()] ?? arch(),
-  };
-  return {
-    Client: component,
-    Server: {
-      ...component,
-      KernelVersion: release(),
-      Components: [
-        { Name: "Engine", Version: pkg.version },
-        { Name: "containr runtime", Version: pkg.version },
-      ],
-    },
-  };
 }
