@@ -6,6 +6,7 @@
  */
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
+import { failpoint } from "../diag/failpoints.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
 import { cgroupManagerFor, type CgroupManager } from "../linux/cgroups/index.ts";
 import {
@@ -238,6 +239,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
   const lockFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     flock(lockFd, LOCK_EX, `lock ${dir}`);
+    failpoint("oci.create.state-dir");
     const fifo = withFifo ? execFifoPath(dir) : undefined;
     if (fifo) mkfifo(fifo, 0o622);
 
@@ -254,12 +256,15 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     // reads the host's cgroup layout and creates the cgroup; the init waits
     // for its placement by pid (CGROUP_WAIT) before it does anything.
     const spawned = spawnInit(plan, undefined, undo, timer);
+    failpoint("oci.create.spawned");
     const cgroup = cgroupManagerFor({ containerId: o.id, cgroupsPath: bundle.spec.linux?.cgroupsPath, rootless: ctx.rootless });
     cgroup.create(withDeviceRules(bundle.spec.linux?.resources, config.devices));
     undo.push("remove the cgroup", () => cgroup.destroy());
+    failpoint("oci.create.cgroup");
     timer.step("cgroup");
     const { child, channel } = finishLaunch(spawned, cgroup, undo, timer, config.idMaps, !withFifo && o.detach !== true);
     timer.step("cgroup placement");
+    failpoint("oci.create.placed");
     if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {
       channel.waitForHooksRequest();
       const hookState = { ociVersion: OCI_VERSION, id: o.id, status: "creating" as const, pid: child.pid, bundle: bundle.dir, annotations: bundle.spec.annotations };
@@ -269,6 +274,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
       timer.step("prestart and createRuntime hooks");
     }
     channel.waitForMountsDone();
+    failpoint("oci.create.mounted");
     timer.step("mounts");
     const terminal = config.security.terminal && !o.consoleSocket ? channel.receiveTerminal() : undefined;
     if (terminal !== undefined) undo.push("close the terminal", () => closeFd(terminal));
@@ -292,6 +298,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     writeState(dir, state);
     saveSpec(dir, bundle.spec);
     if (o.pidFile) writePidFile(o.pidFile, child.pid);
+    failpoint("oci.create.state-written");
     timer.done();
     return { state, dir, child, channel, cgroup, undo, terminal };
   } catch (err) {
