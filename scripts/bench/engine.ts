@@ -94,7 +94,10 @@ function withEngines(fn: (engines: Engine[], work: string) => void): void {
         console.error(`bench: clean-up of ${e.name}: ${(err as Error).message}`);
       }
     }
-    Bun.spawnSync(["umount", "-R", join(work, "podman/root/overlay")], { stderr: "ignore" });
+    // podman's storage unmounts its overlay root a moment after rm -f returns
+    const mounted = () => readFileSync("/proc/self/mountinfo", "utf8").includes(work);
+    for (let i = 0; i < 100 && mounted(); i++) Bun.sleepSync(100);
+    if (mounted()) Bun.spawnSync(["umount", "-R", join(work, "podman/root/overlay")], { stderr: "ignore" });
     rmSync(work, { recursive: true, force: true });
   }
 }
