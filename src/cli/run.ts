@@ -15,7 +15,8 @@ import { progressDisplay } from "./image/common.ts";
 function failedStart(ctx: EngineContext, record: ContainerRecord, err: unknown, autoRemove: boolean): never {
   if (autoRemove) {
     try {
-      destroyContainer(ctx, record);
+      // --rm: "Automatically remove the container and its associated anonymous volumes"
+      destroyContainer(ctx, record, { removeAnonymousVolumes: true });
     } catch (cleanup) {
       log.warn(`remove ${record.id}: ${toContainrError(cleanup).message}`);
     }

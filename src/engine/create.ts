@@ -9,6 +9,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toContainrError, wrap } from "../diag/errors.ts";
+import { failpoint } from "../diag/failpoints.ts";
 import { log } from "../diag/log.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { pullImage, type PullProgress } from "../image/pull.ts";
@@ -136,15 +137,18 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       mounts: [],
     });
     store.addImageUser(image.id, id);
+    failpoint("engine.create.record");
     const paths = containerPaths(ctx, id);
     for (const dir of [paths.bundle, paths.rootfs, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     // the overlay's root directory takes the upper directory's mode: 0700 would lock every non-root user out of "/"
     mkdirSync(paths.diff, { mode: 0o755 });
     mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
+    failpoint("engine.create.rootfs");
 
     const requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
     const mounts = withVolumes(ctx.dataRoot, (volumes) => prepareMounts(volumes, id, paths.rootfs, requests));
     record = ctx.records.update(id, (r) => ({ ...r, mounts: mounts.points }));
+    failpoint("engine.create.volumes");
 
     const hostname = options.hostname ?? (options.network === "host" ? undefined : id.slice(0, 12));
     const built = buildSpec({
@@ -161,6 +165,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     writeFileSync(paths.hostname, etc.hostname, { mode: 0o644 });
     writeFileSync(paths.resolvConf, etc.resolvConf, { mode: 0o644 });
     writeFileSync(join(paths.bundle, "config.json"), JSON.stringify(built.spec, null, 2), { mode: 0o600 });
+    failpoint("engine.create.bundle");
 
     const args = built.spec.process?.args ?? [];
     record = ctx.records.update(id, (r) => ({
