@@ -52,13 +52,17 @@ function commandColumn(command: string[], noTrunc: boolean): string {
   return JSON.stringify(text);
 }
 
+/** Built once: an Intl.DateTimeFormat costs about a millisecond. */
+let zoneNames: Intl.DateTimeFormat | undefined;
+
 function createdAt(created: string): string {
   const d = new Date(created);
   const pad = (n: number) => String(n).padStart(2, "0");
   const offset = -d.getTimezoneOffset();
   const sign = offset < 0 ? "-" : "+";
   const abs = Math.abs(offset);
-  const zone = Intl.DateTimeFormat("en-US", { timeZoneName: "short" }).formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "";
+  zoneNames ??= new Intl.DateTimeFormat("en-US", { timeZoneName: "short" });
+  const zone = zoneNames.formatToParts(d).find((p) => p.type === "timeZoneName")?.value ?? "";
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())} ${sign}${pad(Math.trunc(abs / 60))}${pad(abs % 60)} ${zone === "GMT" ? "UTC" : zone}`;
 }
 
@@ -66,7 +70,10 @@ export function containerRow(summary: ContainerSummary, noTrunc: boolean): Conta
   const { record, state } = summary;
   return dockerContext({
     Command: commandColumn(record.command, noTrunc),
-    CreatedAt: createdAt(record.created),
+    // computed when a template or --format json reads it: the time zone's look-up is the slowest part of a row
+    get CreatedAt() {
+      return createdAt(record.created);
+    },
     ID: noTrunc ? record.id : shortId(record.id),
     Image: record.image,
     Labels: Object.entries(record.labels)
