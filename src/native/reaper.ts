@@ -9,6 +9,6 @@ let path: string | undefined;
  * containers whose user may not be root.
  */
 export function reaperPath(): string {
-  path ??= materialize(reaperBinary, 0o755);
+  path ??= materialize(reaperBinary, 0o755, { realFile: true });
   return path;
 }
