@@ -129,10 +129,16 @@ containr_close (int fd)
   return close (fd) < 0 ? -errno : 0;
 }
 
+/* The mode exactly as given: the umask (022 by default) would turn runc's 0622
+   into 0600, and a container whose process.user is not root could then not
+   open the exec fifo to signal that it is ready (the umask is the whole Bun
+   process's, so it is not changed; the mode is set again instead). */
 CONTAINR_EXPORT int
 containr_mkfifo (const char *path, int mode)
 {
-  return mkfifo (path, mode) < 0 ? -errno : 0;
+  if (mkfifo (path, mode) < 0)
+    return -errno;
+  return chmod (path, mode) < 0 ? -errno : 0;
 }
 
 /*
