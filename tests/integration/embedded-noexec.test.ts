@@ -6,10 +6,13 @@
  * CONTAINR_RUNTIME_DIR points the runtime directory at a noexec tmpfs.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { engineEnv, type EngineEnv } from "../helpers/engine-env.ts";
 import { BINARY, defaultSpec, makeBundle, removeAll, tempDir } from "../helpers/oci.ts";
+
+/** where root's reaper goes when the runtime directory is noexec */
+const PERSISTENT_LIB = "/var/lib/containr/lib";
 
 let work: string;
 let noexecDir: string;
@@ -77,6 +80,21 @@ describe("embedded helpers on a noexec runtime directory", () => {
     expect(run.stdout).toBe("engine on noexec\n");
     expect(run.status).toBe(0);
     expect(writtenToNoexecDir()).toEqual([]);
+  });
+
+  test("run --init works: the bind-mounted reaper is a real file in the exec-able persistent directory", async () => {
+    engine ??= await engineEnv("noexec", {});
+    const before = new Set(existsSync(PERSISTENT_LIB) ? readdirSync(PERSISTENT_LIB) : []);
+    try {
+      const run = containr(engine.argv(["run", "--rm", "--init", engine.ref, "cat", "/proc/1/cmdline"]).slice(1), runtimeDir);
+      expect(run.stderr).toBe("");
+      expect(run.stdout).toStartWith("/sbin/containr-reaper");
+      expect(run.status).toBe(0);
+      expect(readdirSync(PERSISTENT_LIB).filter((f) => f.startsWith("containr-reaper-"))).not.toEqual([]);
+      expect(writtenToNoexecDir()).toEqual([]);
+    } finally {
+      for (const file of readdirSync(PERSISTENT_LIB)) if (!before.has(file)) rmSync(join(PERSISTENT_LIB, file));
+    }
   });
 
   test("a relative CONTAINR_RUNTIME_DIR is refused: nothing is loaded from the current directory", () => {
