@@ -97,7 +97,7 @@ const ERRNO_CODES: Record<string, ErrorCode> = {
   EDQUOT: "NO_SPACE",
 };
 
-const ROOT_HINT = "run as root, or use rootless mode (see docs/rootless.md)";
+const ROOT_HINT = "run as root (sudo); what works without root is described in docs/rootless.md";
 
 /** Convert anything thrown into a ContainrError, keeping what it already says. */
 export function toContainrError(err: unknown): ContainrError {
