@@ -1,6 +1,6 @@
 import { killRunning } from "../engine/lifecycle.ts";
 import { defineCommand } from "./command.ts";
-import { forEachContainer, withEngine } from "./container/common.ts";
+import { actOnEachContainer } from "./container/common.ts";
 
 export default defineCommand({
   meta: { name: "kill", description: "Kill one or more running containers" },
@@ -10,11 +10,6 @@ export default defineCommand({
   },
   passThrough: true,
   run({ args, rest, globals }) {
-    return withEngine(globals, (ctx) =>
-      forEachContainer(ctx, [args.container, ...rest], (record, ref) => {
-        killRunning(ctx, record, args.signal);
-        process.stdout.write(`${ref}\n`);
-      }),
-    );
+    return actOnEachContainer(globals, [args.container, ...rest], (ctx, record) => killRunning(ctx, record, args.signal));
   },
 });

@@ -1,6 +1,6 @@
 import { removeContainer } from "../engine/lifecycle.ts";
 import { defineCommand } from "./command.ts";
-import { forEachContainer, withEngine } from "./container/common.ts";
+import { actOnEachContainer } from "./container/common.ts";
 
 export default defineCommand({
   meta: { name: "rm", description: "Remove one or more containers" },
@@ -11,11 +11,6 @@ export default defineCommand({
   },
   passThrough: true,
   run({ args, rest, globals }) {
-    return withEngine(globals, (ctx) =>
-      forEachContainer(ctx, [args.container, ...rest], async (record, ref) => {
-        await removeContainer(ctx, record, args.force, args.volumes);
-        process.stdout.write(`${ref}\n`);
-      }),
-    );
+    return actOnEachContainer(globals, [args.container, ...rest], (ctx, record) => removeContainer(ctx, record, args.force, args.volumes));
   },
 });

@@ -11,7 +11,7 @@ import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../engine/create.ts";
 import { killRunning } from "../../engine/lifecycle.ts";
 import type { ContainerRecord } from "../../engine/records.ts";
 import type { RunFlags } from "../../engine/run-options.ts";
-import type { FlagDef } from "../command.ts";
+import { defineCommand, type FlagDef } from "../command.ts";
 import { fromHumanSize, parseMemoryFlag } from "../format/units.ts";
 import { mountRequests } from "./mounts.ts";
 
@@ -296,4 +296,43 @@ export async function forEachContainer(
   }
   if (first !== undefined) return first.exit;
   return 0;
+}
+
+/** docker's stop, kill, rm, ...: act on each container reference given and print each one acted on. */
+export function actOnEachContainer(
+  globals: Record<string, unknown>,
+  refs: string[],
+  act: (ctx: EngineContext, record: ContainerRecord) => Promise<void> | void,
+): Promise<number> {
+  return withEngine(globals, (ctx) =>
+    forEachContainer(ctx, refs, async (record, ref) => {
+      await act(ctx, record);
+      process.stdout.write(`${ref}\n`);
+    }),
+  );
+}
+
+/** A command with no flags that does one thing to each CONTAINER given (pause, unpause). */
+export function defineContainerAction(
+  meta: { name: string; description: string },
+  act: (ctx: EngineContext, record: ContainerRecord) => Promise<void> | void,
+) {
+  return defineCommand({
+    meta,
+    args: {
+      container: { type: "positional", description: "CONTAINER", required: true },
+    },
+    passThrough: true,
+    run: ({ args, rest, globals }) => actOnEachContainer(globals, [args.container, ...rest], act),
+  });
+}
+
+/** -t, --time of stop and restart. */
+export const stopTimeFlag = { type: "string", alias: "t", description: "Seconds to wait before killing the container", valueHint: "int" } as const;
+
+/** The -t value as Go's strconv.ParseInt reads it (docker rejects what it cannot parse); undefined keeps the container's own timeout. */
+export function stopSeconds(time: string | undefined): number | undefined {
+  if (time === undefined) return undefined;
+  if (!/^-?\d+$/.test(time)) throw new ContainrError("USAGE", `invalid argument "${time}" for "-t, --time" flag: strconv.ParseInt: parsing "${time}": invalid syntax`);
+  return Number(time);
 }
