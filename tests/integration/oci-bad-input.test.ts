@@ -3,57 +3,38 @@
  * object, exits as runc does (1, or 127 for a missing command), and leaves
  * nothing behind: no state directory, cgroup, mount or process.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { cgroupDirsOf, defaultSpec, mountsUnder, oci } from "../helpers/oci.ts";
+import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-let work: string;
-let root: string;
-let bundle: TestBundle;
-let counter = 0;
-const nextId = () => `bad-${process.pid}-${++counter}`;
-
-beforeAll(() => {
-  if (!isRoot) return;
-  work = tempDir("containr-oci-bad-");
-  root = join(work, "state");
-  bundle = makeBundle(work, defaultSpec(["/init", "pid"]));
-});
-
-afterAll(() => {
-  if (work) removeAll(work);
-});
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-bad-", idPrefix: "bad", args: ["pid"] });
 
 /** `oci run` of the bundle with edit applied; asserts that nothing is left behind. */
-async function runWith(edit: (s: Spec) => void, id = nextId()) {
-  const spec = defaultSpec(["/init", "pid"]);
-  edit(spec);
-  bundle.write(spec);
-  const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
-  expect(existsSync(join(root, id))).toBe(false);
-  expect(cgroupDirsOf(id)).toEqual([]);
-  expect(mountsUnder(bundle.rootfs)).toEqual([]);
+async function runWith(edit: (s: Spec) => void, id = ws.nextId()) {
+  const r = await ws.run(["pid"], edit, { id });
+  expect(mountsUnder(ws.bundle.rootfs)).toEqual([]);
   return r;
 }
 
 describe.skipIf(!isRoot)("bad input", () => {
   test("a missing config.json", async () => {
-    const empty = join(work, "empty");
+    const empty = join(ws.work, "empty");
     mkdirSync(empty, { recursive: true });
-    const r = await oci(["--root", root, "run", "--bundle", empty, nextId()]);
+    const r = await oci(["--root", ws.root, "run", "--bundle", empty, ws.nextId()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("[CONFIG_NOT_FOUND]");
     expect(r.stderr).toContain("config.json");
   });
 
   test("an unparsable config.json", async () => {
-    const dir = join(work, "broken");
+    const dir = join(ws.work, "broken");
     mkdirSync(dir, { recursive: true });
     writeFileSync(join(dir, "config.json"), "{ not json");
-    const r = await oci(["--root", root, "run", "--bundle", dir, nextId()]);
+    const r = await oci(["--root", ws.root, "run", "--bundle", dir, ws.nextId()]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("[INVALID_CONFIG]");
     expect(r.stderr).toContain("not valid JSON");
@@ -88,11 +69,11 @@ describe.skipIf(!isRoot)("bad input", () => {
   });
 
   test("a command that is not executable exits 126", async () => {
-    writeFileSync(join(bundle.rootfs, "not-executable"), "data");
+    writeFileSync(join(ws.bundle.rootfs, "not-executable"), "data");
     const r = await runWith((s) => (s.process!.args = ["/not-executable"]));
     expect(r.status).toBe(126);
     expect(r.stderr).toContain("[CANNOT_EXEC]");
-    rmSync(join(bundle.rootfs, "not-executable"));
+    rmSync(join(ws.bundle.rootfs, "not-executable"));
   });
 
   test("a failing mount reports the step and the errno", async () => {
@@ -102,24 +83,24 @@ describe.skipIf(!isRoot)("bad input", () => {
   });
 
   test("an id already in use", async () => {
-    bundle.write(defaultSpec(["/init", "sleep", "30"]));
-    const id = nextId();
-    expect((await oci(["--root", root, "create", "--bundle", bundle.dir, id])).status).toBe(0);
+    ws.bundle.write(defaultSpec(["/init", "sleep", "30"]));
+    const id = ws.nextId();
+    expect((await oci(["--root", ws.root, "create", "--bundle", ws.bundle.dir, id])).status).toBe(0);
     try {
-      const again = await oci(["--root", root, "create", "--bundle", bundle.dir, id]);
+      const again = await oci(["--root", ws.root, "create", "--bundle", ws.bundle.dir, id]);
       expect(again.status).toBe(1);
       expect(again.stderr).toContain("[CONTAINER_EXISTS]");
       // the first container is untouched
-      expect(JSON.parse((await oci(["--root", root, "state", id])).stdout).status).toBe("created");
+      expect(JSON.parse((await oci(["--root", ws.root, "state", id])).stdout).status).toBe("created");
     } finally {
-      await oci(["--root", root, "delete", "--force", id]);
+      await oci(["--root", ws.root, "delete", "--force", id]);
     }
     expect(cgroupDirsOf(id)).toEqual([]);
   });
 
   test("an invalid id", async () => {
     for (const id of ["..", "a/b", "with space"]) {
-      const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+      const r = await oci(["--root", ws.root, "run", "--bundle", ws.bundle.dir, id]);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain("invalid container id");
     }
@@ -127,14 +108,14 @@ describe.skipIf(!isRoot)("bad input", () => {
 
   test("an unknown container", async () => {
     for (const cmd of [["state"], ["start"], ["kill"], ["delete"]]) {
-      const r = await oci(["--root", root, ...cmd, "no-such-container"]);
+      const r = await oci(["--root", ws.root, ...cmd, "no-such-container"]);
       expect(r.status).toBe(1);
       expect(r.stderr).toContain("[CONTAINER_NOT_FOUND]");
     }
   });
 
   test("an unknown signal", async () => {
-    const r = await oci(["--root", root, "kill", "whatever", "SIGNOPE"]);
+    const r = await oci(["--root", ws.root, "kill", "whatever", "SIGNOPE"]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("invalid signal: SIGNOPE");
   });

@@ -2,42 +2,18 @@
  * `containr oci` against the real kernel, as root: the static probe inside
  * the container reports what it sees.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { cgroupDirsOf, defaultSpec, oci, SOURCE_MAIN } from "../helpers/oci.ts";
+import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-let work: string;
-let root: string;
-let bundle: TestBundle;
-let counter = 0;
-const nextId = () => `it-${process.pid}-${++counter}`;
-
-beforeAll(() => {
-  if (!isRoot) return;
-  work = tempDir("containr-oci-");
-  root = join(work, "state");
-  bundle = makeBundle(work, defaultSpec(["/init", "pid"]));
-});
-
-afterAll(() => {
-  if (work) removeAll(work);
-});
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-", idPrefix: "it", args: ["pid"] });
 
 /** Run the probe with a spec changed by edit; returns the CLI's result. */
-async function probe(args: string[], edit: (s: Spec) => void = () => {}, flags: string[] = []) {
-  const spec = defaultSpec(["/init", ...args]);
-  edit(spec);
-  bundle.write(spec);
-  const id = nextId();
-  const result = await oci(["--root", root, "run", ...flags, "--bundle", bundle.dir, id]);
-  // run removes the container when it exits
-  expect(existsSync(join(root, id))).toBe(false);
-  expect(cgroupDirsOf(id)).toEqual([]);
-  return result;
-}
+const probe = (args: string[], edit?: (s: Spec) => void, flags: string[] = []) => ws.run(args, edit, { flags });
 
 describe.skipIf(!isRoot)("what the container sees", () => {
   test("its process is pid 1 in its own pid namespace", async () => {
@@ -55,7 +31,7 @@ describe.skipIf(!isRoot)("what the container sees", () => {
     // a cwd missing from the image is created, as runc does
     const cwd = await probe(["cwd"], (s) => (s.process!.cwd = "/work/dir"));
     expect(cwd.stdout).toBe("/work/dir\n");
-    expect(existsSync(join(bundle.rootfs, "work/dir"))).toBe(true);
+    expect(existsSync(join(ws.bundle.rootfs, "work/dir"))).toBe(true);
     const env = await probe(["env"], (s) => s.process!.env!.push("GREETING=hello world"));
     expect(env.stdout.split("\n")).toContain("GREETING=hello world");
     expect(env.stdout.split("\n")).toContain("TERM=xterm");
@@ -71,7 +47,7 @@ describe.skipIf(!isRoot)("what the container sees", () => {
     expect((await probe(["mountflags", "/sys"])).stdout).toBe("ro,nosuid,nodev,noexec\n");
     expect((await probe(["mountflags", "/dev/shm"])).stdout).toBe("rw,nosuid,nodev,noexec\n");
     const bind = await probe(["mountflags", "/data"], (s) =>
-      s.mounts!.push({ destination: "/data", type: "bind", source: work, options: ["rbind", "ro", "nosuid", "nodev"] }),
+      s.mounts!.push({ destination: "/data", type: "bind", source: ws.work, options: ["rbind", "ro", "nosuid", "nodev"] }),
     );
     expect(bind.stdout).toBe("ro,nosuid,nodev\n");
     const mounts = (await probe(["mounts"])).stdout;
@@ -91,7 +67,7 @@ describe.skipIf(!isRoot)("what the container sees", () => {
   test("without a /dev mount in the spec /dev is a tmpfs, so the rootfs is not written to", async () => {
     const r = await probe(["mountflags", "/dev/shm"], (s) => (s.mounts = s.mounts!.filter((m) => !m.destination.startsWith("/dev"))));
     expect(r.stdout).toBe("rw,nosuid,nodev,noexec\n");
-    expect(existsSync(join(bundle.rootfs, "dev/null"))).toBe(false);
+    expect(existsSync(join(ws.bundle.rootfs, "dev/null"))).toBe(false);
   });
 
   test("a read-only root refuses writes", async () => {
@@ -141,21 +117,21 @@ describe.skipIf(!isRoot)("what the container sees", () => {
   });
 
   test("run forwards SIGTERM to the container", async () => {
-    bundle.write(defaultSpec(["/init", "wait-signal"]));
-    const id = nextId();
-    const out = join(work, `${id}.out`);
-    const proc = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", root, "run", "--bundle", bundle.dir, id], { stdout: Bun.file(out), stderr: "inherit" });
+    ws.bundle.write(defaultSpec(["/init", "wait-signal"]));
+    const id = ws.nextId();
+    const out = join(ws.work, `${id}.out`);
+    const proc = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", ws.root, "run", "--bundle", ws.bundle.dir, id], { stdout: Bun.file(out), stderr: "inherit" });
     for (let i = 0; i < 200 && !(existsSync(out) && readFileSync(out, "utf8").includes("ready")); i++) await Bun.sleep(10);
     proc.kill("SIGTERM");
     expect(await proc.exited).toBe(0);
     expect(readFileSync(out, "utf8")).toBe("ready\ngot signal 15\n");
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(existsSync(join(ws.root, id))).toBe(false);
   });
 
   test("--no-pivot moves the rootfs over / and chroots instead of pivot_root", async () => {
     const r = await probe(["mounts"], () => {}, ["--no-pivot"]);
     expect(r.status).toBe(0);
-    expect(r.stdout.split("\n")[0]).toContain(` ${bundle.rootfs} / `);
+    expect(r.stdout.split("\n")[0]).toContain(` ${ws.bundle.rootfs} / `);
   });
 
   test("the command is looked up in the container's PATH", async () => {
@@ -166,61 +142,61 @@ describe.skipIf(!isRoot)("what the container sees", () => {
 
 describe.skipIf(!isRoot)("lifecycle", () => {
   test("create → created → start → running → kill → stopped → delete", async () => {
-    bundle.write(defaultSpec(["/init", "sleep", "60"]));
-    const id = nextId();
-    const create = await oci(["--root", root, "create", "--bundle", bundle.dir, id]);
+    ws.bundle.write(defaultSpec(["/init", "sleep", "60"]));
+    const id = ws.nextId();
+    const create = await oci(["--root", ws.root, "create", "--bundle", ws.bundle.dir, id]);
     expect(create.stderr).toBe("");
     expect(create.status).toBe(0);
-    const state = async () => JSON.parse((await oci(["--root", root, "state", id])).stdout);
+    const state = async () => JSON.parse((await oci(["--root", ws.root, "state", id])).stdout);
     const created = await state();
-    expect(created).toMatchObject({ id, status: "created", bundle: bundle.dir, rootfs: bundle.rootfs, ociVersion: expect.any(String) });
+    expect(created).toMatchObject({ id, status: "created", bundle: ws.bundle.dir, rootfs: ws.bundle.rootfs, ociVersion: expect.any(String) });
     expect(created.pid).toBeGreaterThan(0);
     expect(cgroupDirsOf(id).length).toBeGreaterThan(0);
 
-    const list = await oci(["--root", root, "list"]);
+    const list = await oci(["--root", ws.root, "list"]);
     expect(list.stdout).toMatch(/^ID\s+PID\s+STATUS\s+BUNDLE\s+CREATED\s+OWNER\n/);
     expect(list.stdout).toContain(`${id}`);
-    const json = JSON.parse((await oci(["--root", root, "list", "--format", "json"])).stdout);
+    const json = JSON.parse((await oci(["--root", ws.root, "list", "--format", "json"])).stdout);
     expect(json.find((c: { id: string }) => c.id === id).status).toBe("created");
 
-    expect((await oci(["--root", root, "start", id])).status).toBe(0);
+    expect((await oci(["--root", ws.root, "start", id])).status).toBe(0);
     expect((await state()).status).toBe("running");
     expect(readFileSync(`/proc/${created.pid}/cmdline`, "utf8")).toBe("/init\0sleep\x0060\0");
 
-    const refused = await oci(["--root", root, "delete", id]);
+    const refused = await oci(["--root", ws.root, "delete", id]);
     expect(refused.status).toBe(1);
     expect(refused.stderr).toContain("INVALID_STATE");
 
-    expect((await oci(["--root", root, "kill", id, "KILL"])).status).toBe(0);
+    expect((await oci(["--root", ws.root, "kill", id, "KILL"])).status).toBe(0);
     await Bun.sleep(50);
     const stopped = await state();
     expect(stopped.status).toBe("stopped");
 
-    expect((await oci(["--root", root, "delete", id])).status).toBe(0);
-    expect(existsSync(join(root, id))).toBe(false);
+    expect((await oci(["--root", ws.root, "delete", id])).status).toBe(0);
+    expect(existsSync(join(ws.root, id))).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
-    const gone = await oci(["--root", root, "state", id]);
+    const gone = await oci(["--root", ws.root, "state", id]);
     expect(gone.status).toBe(1);
     expect(gone.stderr).toContain("CONTAINER_NOT_FOUND");
   });
 
   test("delete --force kills a running container and removes everything", async () => {
-    bundle.write(defaultSpec(["/init", "sleep", "60"]));
-    const id = nextId();
-    expect((await oci(["--root", root, "run", "--detach", "--bundle", bundle.dir, id])).status).toBe(0);
-    const { pid, status } = JSON.parse((await oci(["--root", root, "state", id])).stdout);
+    ws.bundle.write(defaultSpec(["/init", "sleep", "60"]));
+    const id = ws.nextId();
+    expect((await oci(["--root", ws.root, "run", "--detach", "--bundle", ws.bundle.dir, id])).status).toBe(0);
+    const { pid, status } = JSON.parse((await oci(["--root", ws.root, "state", id])).stdout);
     expect(status).toBe("running");
-    expect((await oci(["--root", root, "delete", "--force", id])).status).toBe(0);
+    expect((await oci(["--root", ws.root, "delete", "--force", id])).status).toBe(0);
     expect(existsSync(`/proc/${pid}/cmdline`) && readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1]![0] !== "Z").toBe(false);
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(existsSync(join(ws.root, id))).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
   });
 
   test("a pid namespace joined by path: the extra fork lands the process in it", async () => {
-    bundle.write(defaultSpec(["/init", "sleep", "60"]));
-    const holder = nextId();
-    expect((await oci(["--root", root, "run", "--detach", "--bundle", bundle.dir, holder])).status).toBe(0);
-    const { pid } = JSON.parse((await oci(["--root", root, "state", holder])).stdout);
+    ws.bundle.write(defaultSpec(["/init", "sleep", "60"]));
+    const holder = ws.nextId();
+    expect((await oci(["--root", ws.root, "run", "--detach", "--bundle", ws.bundle.dir, holder])).status).toBe(0);
+    const { pid } = JSON.parse((await oci(["--root", ws.root, "state", holder])).stdout);
     try {
       const r = await probe(["pid"], (s) => {
         s.linux!.namespaces = s.linux!.namespaces!.map((n) => (n.type === "pid" ? { type: "pid", path: `/proc/${pid}/ns/pid` } : n));
@@ -228,7 +204,7 @@ describe.skipIf(!isRoot)("lifecycle", () => {
       expect(r.stderr).toBe("");
       expect(Number(r.stdout)).toBeGreaterThan(1);
     } finally {
-      await oci(["--root", root, "delete", "--force", holder]);
+      await oci(["--root", ws.root, "delete", "--force", holder]);
     }
   });
 });

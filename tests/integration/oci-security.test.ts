@@ -4,42 +4,19 @@
  * no_new_privs, masked and read-only paths, devices, user namespace maps,
  * the terminal (through a console socket) and the hooks' order and state.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { acceptConnection, receiveWithFd, unixListen } from "../../src/native/console.ts";
 import { closeFd } from "../../src/native/runtime.ts";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, mountsUnder, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { cgroupDirsOf, defaultSpec, mountsUnder, oci, SOURCE_MAIN } from "../helpers/oci.ts";
+import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-let work: string;
-let root: string;
-let bundle: TestBundle;
-let counter = 0;
-const nextId = () => `sec-${process.pid}-${++counter}`;
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-sec-", idPrefix: "sec", args: ["pid"] });
 
-beforeAll(() => {
-  if (!isRoot) return;
-  work = tempDir("containr-oci-sec-");
-  root = join(work, "state");
-  bundle = makeBundle(work, defaultSpec(["/init", "pid"]));
-});
-
-afterAll(() => {
-  if (work) removeAll(work);
-});
-
-async function probe(args: string[], edit: (s: Spec) => void = () => {}, flags: string[] = []) {
-  const spec = defaultSpec(["/init", ...args]);
-  edit(spec);
-  bundle.write(spec);
-  const id = nextId();
-  const result = await oci(["--root", root, "run", ...flags, "--bundle", bundle.dir, id]);
-  expect(existsSync(join(root, id))).toBe(false);
-  expect(cgroupDirsOf(id)).toEqual([]);
-  return result;
-}
+const probe = (args: string[], edit?: (s: Spec) => void, flags: string[] = []) => ws.run(args, edit, { flags });
 
 const statusLine = (text: string, field: string) => text.split("\n").find((l) => l.startsWith(`${field}:`))?.split(":")[1]?.trim();
 
@@ -141,7 +118,7 @@ describe.skipIf(!isRoot)("paths and devices", () => {
 describe.skipIf(!isRoot)("user namespaces", () => {
   test("the maps are written before the process runs, and it is root inside", async () => {
     // the container's root (host uid 100000) must reach the rootfs
-    chmodSync(work, 0o755);
+    chmodSync(ws.work, 0o755);
     const edit = (s: Spec) => {
       s.linux!.namespaces!.push({ type: "user" });
       s.linux!.uidMappings = [{ containerID: 0, hostID: 100000, size: 65536 }];
@@ -156,15 +133,15 @@ describe.skipIf(!isRoot)("user namespaces", () => {
 
 describe.skipIf(!isRoot)("terminal", () => {
   test("the pty master arrives on the console socket; the process has a tty of the spec's size", async () => {
-    const socketPath = join(work, "console.sock");
+    const socketPath = join(ws.work, "console.sock");
     const listener = unixListen(socketPath);
     try {
       const spec = defaultSpec(["/init", "tty"]);
       spec.process!.terminal = true;
       spec.process!.consoleSize = { height: 30, width: 100 };
-      bundle.write(spec);
-      const id = nextId();
-      const cli = oci(["--root", root, "run", "--detach", "--console-socket", socketPath, "--bundle", bundle.dir, id]);
+      ws.bundle.write(spec);
+      const id = ws.nextId();
+      const cli = oci(["--root", ws.root, "run", "--detach", "--console-socket", socketPath, "--bundle", ws.bundle.dir, id]);
       const conn = acceptConnection(listener, 20_000);
       const got = receiveWithFd(conn, 4096, 20_000, "receive the pty master");
       closeFd(conn);
@@ -185,7 +162,7 @@ describe.skipIf(!isRoot)("terminal", () => {
       }
       closeFd(got.fd);
       expect(output).toMatch(/isatty 1 1 1 name \/dev\/pts\/\d+ size 30 100/);
-      await oci(["--root", root, "delete", "--force", id]);
+      await oci(["--root", ws.root, "delete", "--force", id]);
     } finally {
       closeFd(listener);
     }
@@ -194,22 +171,22 @@ describe.skipIf(!isRoot)("terminal", () => {
   test("a console socket that does not exist is an error, and nothing is left behind", async () => {
     const spec = defaultSpec(["/init", "tty"]);
     spec.process!.terminal = true;
-    bundle.write(spec);
-    const id = nextId();
-    const r = await oci(["--root", root, "create", "--console-socket", join(work, "missing.sock"), "--bundle", bundle.dir, id]);
+    ws.bundle.write(spec);
+    const id = ws.nextId();
+    const r = await oci(["--root", ws.root, "create", "--console-socket", join(ws.work, "missing.sock"), "--bundle", ws.bundle.dir, id]);
     expect(r.status).toBe(1);
-    expect(r.stderr).toContain(`console socket ${join(work, "missing.sock")} does not exist`);
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(r.stderr).toContain(`console socket ${join(ws.work, "missing.sock")} does not exist`);
+    expect(existsSync(join(ws.root, id))).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
-    expect(mountsUnder(bundle.rootfs)).toEqual([]);
+    expect(mountsUnder(ws.bundle.rootfs)).toEqual([]);
   });
 });
 
 describe.skipIf(!isRoot)("hooks", () => {
   test("every kind runs in order, with the state on stdin", async () => {
-    const log = join(work, "hooks.log");
+    const log = join(ws.work, "hooks.log");
     writeFileSync(log, "");
-    const host = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > ${work}/${name}.json; echo ${name} >> ${log}`] });
+    const host = (name: string) => ({ path: "/bin/sh", args: ["sh", "-c", `cat > ${ws.work}/${name}.json; echo ${name} >> ${log}`] });
     const spec = defaultSpec(["/init", "pid"]);
     spec.annotations = { "org.test": "yes" };
     spec.hooks = {
@@ -221,45 +198,45 @@ describe.skipIf(!isRoot)("hooks", () => {
       poststart: [host("poststart")],
       poststop: [host("poststop")],
     };
-    bundle.write(spec);
-    const id = nextId();
-    const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+    ws.bundle.write(spec);
+    const id = ws.nextId();
+    const r = await oci(["--root", ws.root, "run", "--bundle", ws.bundle.dir, id]);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
     expect(readFileSync(log, "utf8")).toBe("prestart\ncreateRuntime\ncreateContainer\npoststart\npoststop\n");
     const state = (file: string) => JSON.parse(readFileSync(file, "utf8"));
     for (const [name, status] of [["prestart", "creating"], ["createRuntime", "creating"], ["createContainer", "creating"], ["poststart", "running"], ["poststop", "stopped"]]) {
-      expect(state(join(work, `${name}.json`))).toMatchObject({ id, status, bundle: bundle.dir, annotations: { "org.test": "yes" } });
+      expect(state(join(ws.work, `${name}.json`))).toMatchObject({ id, status, bundle: ws.bundle.dir, annotations: { "org.test": "yes" } });
     }
-    expect(state(join(work, "prestart.json")).pid).toBeGreaterThan(1);
+    expect(state(join(ws.work, "prestart.json")).pid).toBeGreaterThan(1);
     // createContainer and startContainer see the container's own pid, as runc's init reports it
-    expect(state(join(work, "createContainer.json")).pid).toBe(1);
-    expect(state(join(bundle.rootfs, "startContainer.json"))).toMatchObject({ id, status: "created", pid: 1 });
+    expect(state(join(ws.work, "createContainer.json")).pid).toBe(1);
+    expect(state(join(ws.bundle.rootfs, "startContainer.json"))).toMatchObject({ id, status: "created", pid: 1 });
   });
 
   test("a failing prestart hook fails the container and leaves nothing behind", async () => {
     const spec = defaultSpec(["/init", "pid"]);
     spec.hooks = { prestart: [{ path: "/bin/sh", args: ["sh", "-c", "echo no way >&2; exit 3"] }] };
-    bundle.write(spec);
-    const id = nextId();
-    const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
+    ws.bundle.write(spec);
+    const id = ws.nextId();
+    const r = await oci(["--root", ws.root, "run", "--bundle", ws.bundle.dir, id]);
     expect(r.status).toBe(1);
     expect(r.stderr).toContain("hooks.prestart[0] /bin/sh: exit status 3: no way");
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(existsSync(join(ws.root, id))).toBe(false);
     expect(cgroupDirsOf(id)).toEqual([]);
   });
 });
 
 describe.skipIf(!isRoot)("--preserve-fds", () => {
   test("the caller's fds 3 and 4 are the process's 3 and 4, and nothing else leaks", async () => {
-    writeFileSync(join(work, "three"), "three\n");
-    writeFileSync(join(work, "four"), "four\n");
-    const fds = [openSync(join(work, "three"), "r"), openSync(join(work, "four"), "r")];
+    writeFileSync(join(ws.work, "three"), "three\n");
+    writeFileSync(join(ws.work, "four"), "four\n");
+    const fds = [openSync(join(ws.work, "three"), "r"), openSync(join(ws.work, "four"), "r")];
     try {
       const run = async (args: string[]) => {
-        bundle.write(defaultSpec(["/init", ...args]));
-        const out = join(work, `pf-${args.join("-").replaceAll("/", "_")}.out`);
-        const proc = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", root, "run", "--preserve-fds", "2", "--bundle", bundle.dir, nextId()], {
+        ws.bundle.write(defaultSpec(["/init", ...args]));
+        const out = join(ws.work, `pf-${args.join("-").replaceAll("/", "_")}.out`);
+        const proc = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", ws.root, "run", "--preserve-fds", "2", "--bundle", ws.bundle.dir, ws.nextId()], {
           stdio: ["ignore", Bun.file(out), "inherit", fds[0]!, fds[1]!],
         });
         expect(await proc.exited).toBe(0);
