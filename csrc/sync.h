@@ -19,6 +19,7 @@
  * Any time: DEBUG and WARNING lines, ERROR{stage, errno, text} (then the child exits).
  * Parent → child: CGROUP_DONE, MAPS_WRITTEN for CHILD_READY_FOR_MAPS, HOOKS_DONE for CHILD_HOOKS.
  */
+#include <stddef.h>
 #include <stdint.h>
 
 enum sync_type
@@ -77,5 +78,8 @@ int sync_send (int fd, uint32_t type, int32_t err, uint32_t stage, int64_t value
 int sync_recv (int fd, struct sync_msg *msg, int timeout_ms);
 /* sync_send with one fd attached (SCM_RIGHTS). */
 int sync_send_fd (int fd, uint32_t type, int passed_fd, const char *text);
+/* Send len bytes of data with one fd attached (SCM_RIGHTS) on any unix socket
+   (the sync socket, a console socket): 0 or -errno. */
+int sync_sendmsg_fd (int sock, const void *data, size_t len, int passed_fd);
 
 #endif

@@ -51,28 +51,11 @@ send_master (struct child_ctx *ctx, int master, const char *name)
       int ret = sync_send_fd (ctx->sock, SYNC_CHILD_TERMINAL, master, name);
       return ret < 0 ? child_fail (ctx, STAGE_TERMINAL, -ret, "send the pty master to the parent", NULL, NULL, NULL) : 0;
     }
-  struct iovec iov = { .iov_base = (void *) name, .iov_len = strlen (name) };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  memset (&control, 0, sizeof control);
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
-  struct cmsghdr *c = CMSG_FIRSTHDR (&mh);
-  c->cmsg_level = SOL_SOCKET;
-  c->cmsg_type = SCM_RIGHTS;
-  c->cmsg_len = CMSG_LEN (sizeof (int));
-  memcpy (CMSG_DATA (c), &master, sizeof (int));
-  ssize_t r;
-  do
-    r = sendmsg (console_sock, &mh, MSG_NOSIGNAL);
-  while (r < 0 && errno == EINTR);
-  int saved = errno;
+  int ret = sync_sendmsg_fd (console_sock, name, strlen (name), master);
   close (console_sock);
   console_sock = -1;
-  if (r < 0)
-    return child_fail (ctx, STAGE_TERMINAL, saved, "send the pty master over the console socket ", ctx->plan->console_socket, NULL, NULL);
+  if (ret < 0)
+    return child_fail (ctx, STAGE_TERMINAL, -ret, "send the pty master over the console socket ", ctx->plan->console_socket, NULL, NULL);
   return 0;
 }
 

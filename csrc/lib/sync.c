@@ -72,18 +72,9 @@ containr_sync_send (int fd, uint32_t type)
 }
 
 int
-sync_send_fd (int fd, uint32_t type, int passed_fd, const char *text)
+sync_sendmsg_fd (int sock, const void *data, size_t len, int passed_fd)
 {
-  struct sync_msg msg;
-  memset (&msg, 0, sizeof msg);
-  msg.type = type;
-  if (text)
-    {
-      size_t n = strnlen (text, SYNC_TEXT_MAX);
-      memcpy (msg.text, text, n);
-      msg.len = n;
-    }
-  struct iovec iov = { .iov_base = &msg, .iov_len = sizeof msg };
+  struct iovec iov = { .iov_base = (void *) data, .iov_len = len };
   union
   {
     char buf[CMSG_SPACE (sizeof (int))];
@@ -98,7 +89,22 @@ sync_send_fd (int fd, uint32_t type, int passed_fd, const char *text)
   memcpy (CMSG_DATA (c), &passed_fd, sizeof (int));
   ssize_t r;
   do
-    r = sendmsg (fd, &mh, MSG_NOSIGNAL);
+    r = sendmsg (sock, &mh, MSG_NOSIGNAL);
   while (r < 0 && errno == EINTR);
   return r < 0 ? -errno : 0;
+}
+
+int
+sync_send_fd (int fd, uint32_t type, int passed_fd, const char *text)
+{
+  struct sync_msg msg;
+  memset (&msg, 0, sizeof msg);
+  msg.type = type;
+  if (text)
+    {
+      size_t n = strnlen (text, SYNC_TEXT_MAX);
+      memcpy (msg.text, text, n);
+      msg.len = n;
+    }
+  return sync_sendmsg_fd (fd, &msg, sizeof msg, passed_fd);
 }
