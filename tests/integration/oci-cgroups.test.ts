@@ -2,40 +2,16 @@
  * Resource limits reach the container: the cgroup is created and limited
  * before the command runs, and removed with the container.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { join } from "node:path";
 import type { Spec } from "../../src/oci/spec.ts";
-import { cgroupDirsOf, defaultSpec, makeBundle, oci, removeAll, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
 const hasV1 = (controller: string) => existsSync(`/sys/fs/cgroup/${controller}/cgroup.procs`);
-let work: string;
-let root: string;
-let bundle: TestBundle;
-let counter = 0;
-const nextId = () => `cg-${process.pid}-${++counter}`;
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-cg-", idPrefix: "cg", args: ["pid"] });
 
-beforeAll(() => {
-  if (!isRoot) return;
-  work = tempDir("containr-oci-cg-");
-  root = join(work, "state");
-  bundle = makeBundle(work, defaultSpec(["/init", "pid"]));
-});
-
-afterAll(() => {
-  if (work) removeAll(work);
-});
-
-async function run(args: string[], edit: (s: Spec) => void) {
-  const spec = defaultSpec(["/init", ...args]);
-  edit(spec);
-  bundle.write(spec);
-  const id = nextId();
-  const r = await oci(["--root", root, "run", "--bundle", bundle.dir, id]);
-  expect(cgroupDirsOf(id)).toEqual([]);
-  return r;
-}
+const run = (args: string[], edit: (s: Spec) => void) => ws.run(args, edit);
 
 describe.skipIf(!isRoot)("cgroup limits", () => {
   test.skipIf(!hasV1("memory"))("a memory limit OOM-kills a memory hog", async () => {

@@ -3,29 +3,15 @@
  * helper, clones it with CLONE_PARENT and exits, so the init is the CLI's
  * own child while `oci run` waits, and outlives `oci create` like runc's.
  */
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { join } from "node:path";
-import { defaultSpec, makeBundle, oci, removeAll, SOURCE_MAIN, tempDir, type TestBundle } from "../helpers/oci.ts";
+import { oci, SOURCE_MAIN } from "../helpers/oci.ts";
+import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
 const HELPER = join(import.meta.dir, "../../build/containr-init");
-let work: string;
-let root: string;
-let bundle: TestBundle;
-let counter = 0;
-const nextId = () => `sp-${process.pid}-${++counter}`;
-
-beforeAll(() => {
-  if (!isRoot) return;
-  work = tempDir("containr-spawn-");
-  root = join(work, "state");
-  bundle = makeBundle(work, defaultSpec(["/init", "sleep", "30"]));
-});
-
-afterAll(() => {
-  if (work) removeAll(work);
-});
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-spawn-", idPrefix: "sp", args: ["sleep", "30"] });
 
 function parentOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("PPid:"));
@@ -47,40 +33,40 @@ function childrenOf(ppid: number): [number, string][] {
 }
 
 async function statePid(id: string): Promise<number> {
-  const r = await oci(["--root", root, "state", id]);
+  const r = await oci(["--root", ws.root, "state", id]);
   expect(r.status).toBe(0);
   return JSON.parse(r.stdout).pid as number;
 }
 
 describe.skipIf(!isRoot)("the container's init", () => {
   test("is the child of `oci run` itself, and containr-init is gone", async () => {
-    const id = nextId();
-    const cli = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", root, "run", "--bundle", bundle.dir, id], { stdout: "ignore", stderr: "inherit" });
+    const id = ws.nextId();
+    const cli = Bun.spawn([process.execPath, SOURCE_MAIN, "oci", "--root", ws.root, "run", "--bundle", ws.bundle.dir, id], { stdout: "ignore", stderr: "inherit" });
     try {
-      for (let i = 0; i < 500 && !existsSync(join(root, id, "state.json")); i++) await Bun.sleep(10);
+      for (let i = 0; i < 500 && !existsSync(join(ws.root, id, "state.json")); i++) await Bun.sleep(10);
       const pid = await statePid(id);
       expect(parentOf(pid)).toBe(cli.pid);
       const children = childrenOf(cli.pid);
       expect(children.map(([p]) => p)).toEqual([pid]);
       expect(children.some(([, exe]) => exe.includes("containr-init"))).toBe(false);
     } finally {
-      expect((await oci(["--root", root, "kill", id, "KILL"])).status).toBe(0);
+      expect((await oci(["--root", ws.root, "kill", id, "KILL"])).status).toBe(0);
       await cli.exited;
     }
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(existsSync(join(ws.root, id))).toBe(false);
   });
 
   test("outlives `oci create`, then starts and is deleted as usual", async () => {
-    const id = nextId();
-    const created = await oci(["--root", root, "create", "--bundle", bundle.dir, id]);
+    const id = ws.nextId();
+    const created = await oci(["--root", ws.root, "create", "--bundle", ws.bundle.dir, id]);
     expect(created.status).toBe(0);
     const pid = await statePid(id);
     expect(existsSync(`/proc/${pid}`)).toBe(true);
-    expect(JSON.parse((await oci(["--root", root, "state", id])).stdout).status).toBe("created");
-    expect((await oci(["--root", root, "start", id])).status).toBe(0);
-    expect(JSON.parse((await oci(["--root", root, "state", id])).stdout).status).toBe("running");
-    expect((await oci(["--root", root, "delete", "--force", id])).status).toBe(0);
-    expect(existsSync(join(root, id))).toBe(false);
+    expect(JSON.parse((await oci(["--root", ws.root, "state", id])).stdout).status).toBe("created");
+    expect((await oci(["--root", ws.root, "start", id])).status).toBe(0);
+    expect(JSON.parse((await oci(["--root", ws.root, "state", id])).stdout).status).toBe("running");
+    expect((await oci(["--root", ws.root, "delete", "--force", id])).status).toBe(0);
+    expect(existsSync(join(ws.root, id))).toBe(false);
   });
 });
 
