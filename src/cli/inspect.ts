@@ -1,9 +1,8 @@
-import { ContainrError, toContainrError } from "../diag/errors.ts";
-import { reportError } from "../diag/log.ts";
+import { ContainrError } from "../diag/errors.ts";
 import { inspectContainer } from "../engine/inspect.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
-import { parseTemplate } from "./format/template.ts";
+import { inspectTemplate, printInspected } from "./format/inspect.ts";
 
 export default defineCommand({
   meta: { name: "inspect", description: "Return low-level information on containers" },
@@ -17,27 +16,16 @@ export default defineCommand({
     if (args.type !== undefined && args.type !== "container") {
       throw new ContainrError("USAGE", `"${args.type}" is not a valid value for --type`, { hint: "use `containr image inspect` for images" });
     }
-    const template = args.format && args.format !== "json" ? parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")) : undefined;
-    return withEngine(globals, (ctx) => {
-      const found: unknown[] = [];
-      let status = 0;
-      for (const ref of [args.container, ...rest]) {
-        try {
-          found.push(inspectContainer(ctx, ctx.records.get(ref)));
-        } catch (err) {
-          const error = toContainrError(err);
-          if (error.code !== "CONTAINER_NOT_FOUND") throw err;
-          // Docker goes on with the other objects and fails at the end
-          reportError(new ContainrError("CONTAINER_NOT_FOUND", `No such object: ${ref}`, { hint: error.hint }));
-          status = error.exit;
-        }
-      }
-      if (template !== undefined) {
-        for (const item of found) process.stdout.write(`${template.execute(item)}\n`);
-      } else {
-        process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-      }
-      return status;
-    });
+    const template = inspectTemplate(args.format);
+    return withEngine(globals, (ctx) =>
+      printInspected(
+        [args.container, ...rest],
+        template,
+        (ref) => inspectContainer(ctx, ctx.records.get(ref)),
+        "CONTAINER_NOT_FOUND",
+        // Docker names what it could not find an object, whatever its type
+        (error, ref) => new ContainrError("CONTAINER_NOT_FOUND", `No such object: ${ref}`, { hint: error.hint }),
+      ),
+    );
   },
 });

@@ -1,7 +1,5 @@
-import { toContainrError } from "../../diag/errors.ts";
-import { reportError } from "../../diag/log.ts";
 import { defineCommand } from "../command.ts";
-import { parseTemplate } from "../format/template.ts";
+import { inspectTemplate, printInspected } from "../format/inspect.ts";
 import { withVolumeStore } from "./common.ts";
 
 export default defineCommand({
@@ -12,27 +10,7 @@ export default defineCommand({
   },
   passThrough: true,
   run({ args, rest, globals }) {
-    const template = args.format && args.format !== "json" ? parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")) : undefined;
-    return withVolumeStore(globals, (volumes) => {
-      const found: unknown[] = [];
-      let status = 0;
-      for (const name of [args.volume, ...rest]) {
-        try {
-          found.push(volumes.inspect(volumes.get(name)));
-        } catch (err) {
-          const error = toContainrError(err);
-          if (error.code !== "VOLUME_NOT_FOUND") throw err;
-          // Docker goes on with the other volumes and fails at the end
-          reportError(error);
-          status = error.exit;
-        }
-      }
-      if (template !== undefined) {
-        for (const item of found) process.stdout.write(`${template.execute(item)}\n`);
-      } else {
-        process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
-      }
-      return status;
-    });
+    const template = inspectTemplate(args.format);
+    return withVolumeStore(globals, (volumes) => printInspected([args.volume, ...rest], template, (name) => volumes.inspect(volumes.get(name)), "VOLUME_NOT_FOUND"));
   },
 });
