@@ -27,9 +27,10 @@ export interface OciWorkspace {
 
 /**
  * Registers beforeAll/afterAll hooks that set the workspace up (only when
- * enabled, e.g. as root) and remove it; the bundle first runs /init ARGS.
+ * enabled, e.g. as root) and remove it; the bundle's config.json first runs
+ * processArgs.
  */
-export function ociWorkspace(options: { enabled: boolean; dirPrefix: string; idPrefix: string; args: string[] }): OciWorkspace {
+export function ociWorkspace(options: { enabled: boolean; dirPrefix: string; idPrefix: string; processArgs: string[] }): OciWorkspace {
   let work = "";
   let root = "";
   let bundle: TestBundle | undefined;
@@ -39,7 +40,7 @@ export function ociWorkspace(options: { enabled: boolean; dirPrefix: string; idP
     if (!options.enabled) return;
     work = tempDir(options.dirPrefix);
     root = join(work, "state");
-    bundle = makeBundle(work, defaultSpec(["/init", ...options.args]));
+    bundle = makeBundle(work, defaultSpec(options.processArgs));
   });
 
   afterAll(() => {

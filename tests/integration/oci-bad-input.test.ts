@@ -11,7 +11,7 @@ import { cgroupDirsOf, defaultSpec, mountsUnder, oci } from "../helpers/oci.ts";
 import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-bad-", idPrefix: "bad", args: ["pid"] });
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-bad-", idPrefix: "bad", processArgs: ["/init", "pid"] });
 
 /** `oci run` of the bundle with edit applied; asserts that nothing is left behind. */
 async function runWith(edit: (s: Spec) => void, id = ws.nextId()) {

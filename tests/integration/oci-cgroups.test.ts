@@ -9,7 +9,7 @@ import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
 const hasV1 = (controller: string) => existsSync(`/sys/fs/cgroup/${controller}/cgroup.procs`);
-const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-cg-", idPrefix: "cg", args: ["pid"] });
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-cg-", idPrefix: "cg", processArgs: ["/init", "pid"] });
 
 const run = (args: string[], edit: (s: Spec) => void) => ws.run(args, edit);
 

@@ -10,7 +10,7 @@ import { cgroupDirsOf, defaultSpec, oci, SOURCE_MAIN } from "../helpers/oci.ts";
 import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-", idPrefix: "it", args: ["pid"] });
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-", idPrefix: "it", processArgs: ["/init", "pid"] });
 
 /** Run the probe with a spec changed by edit; returns the CLI's result. */
 const probe = (args: string[], edit?: (s: Spec) => void, flags: string[] = []) => ws.run(args, edit, { flags });

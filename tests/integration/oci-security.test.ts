@@ -14,7 +14,7 @@ import { cgroupDirsOf, defaultSpec, mountsUnder, oci, SOURCE_MAIN } from "../hel
 import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
-const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-sec-", idPrefix: "sec", args: ["pid"] });
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-oci-sec-", idPrefix: "sec", processArgs: ["/init", "pid"] });
 
 const probe = (args: string[], edit?: (s: Spec) => void, flags: string[] = []) => ws.run(args, edit, { flags });
 

@@ -11,7 +11,7 @@ import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
 const HELPER = join(import.meta.dir, "../../build/containr-init");
-const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-spawn-", idPrefix: "sp", args: ["sleep", "30"] });
+const ws = ociWorkspace({ enabled: isRoot, dirPrefix: "containr-spawn-", idPrefix: "sp", processArgs: ["/init", "sleep", "30"] });
 
 function parentOf(pid: number): number {
   const line = readFileSync(`/proc/${pid}/status`, "utf8").split("\n").find((l) => l.startsWith("PPid:"));
