@@ -14,7 +14,7 @@
  */
 import { Database } from "bun:sqlite";
 import { BUSY_TIMEOUT_MS, retryWhileBusy } from "./sqlite-index.ts";
-import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from "node:fs";
+import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
@@ -234,28 +234,23 @@ export class ImageStore {
       throw new ContainrError("DIGEST_MISMATCH", `blob content has digest ${sha256Digest(bytes)}, expected ${digest}`);
     }
     if (this.hasBlob(digest)) return digest;
-    const tmp = this.tempPath(`blob-${digestHex(digest)}`);
-    try {
-      const fd = openSync(tmp, "w", 0o600);
-      try {
-        writeSync(fd, bytes);
-        fsyncSync(fd);
-      } finally {
-        closeSync(fd);
-      }
-      renameSync(tmp, this.blobPath(digest));
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw err;
-    }
+    this.installBlob(digest, (tmp) => writeFileSync(tmp, bytes, { mode: 0o600 }));
     return digest;
   }
 
   /** Copy a file whose digest was verified into the blob store (tmp, fsync, rename). */
   writeBlobFromFile(file: string, digest: string): void {
+    this.installBlob(digest, (tmp) => copyFileSync(file, tmp));
+  }
+
+  /**
+   * fill writes the blob to a temp file, which is fsynced before the rename
+   * puts it under its digest: a crash never leaves a partial blob there.
+   */
+  private installBlob(digest: string, fill: (tmp: string) => void): void {
     const tmp = this.tempPath(`blob-${digestHex(digest)}`);
     try {
-      copyFileSync(file, tmp);
+      fill(tmp);
       const fd = openSync(tmp, "r");
       try {
         fsyncSync(fd);
