@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include "fdio.h"
 #include "runtime.h"
 
 #define HOOK_OUTPUT_MAX 256
@@ -36,22 +37,6 @@ state_template (const struct plan *plan, uint32_t kind)
         return (const char *) s.payload + 4;
     }
   return "{\"pid\":";
-}
-
-static int
-write_all (int fd, const char *buf, size_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return -1;
-      buf += n;
-      len -= (size_t) n;
-    }
-  return 0;
 }
 
 static long long
@@ -116,8 +101,8 @@ run_hook (struct child_ctx *ctx, const struct plan_hook_head *head, const char *
   sigemptyset (&pipe_set);
   sigaddset (&pipe_set, SIGPIPE);
   sigprocmask (SIG_BLOCK, &pipe_set, &old);
-  if (write_all (in[1], state, strlen (state)) == 0 && write_all (in[1], pid_text, strlen (pid_text)) == 0)
-    write_all (in[1], "}", 1);
+  if (fdio_write_all (in[1], state, strlen (state)) == 0 && fdio_write_all (in[1], pid_text, strlen (pid_text)) == 0)
+    fdio_write_all (in[1], "}", 1);
   close (in[1]);
 
   char output[HOOK_OUTPUT_MAX];

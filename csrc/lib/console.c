@@ -15,6 +15,7 @@
 #include <termios.h>
 #include <unistd.h>
 #include "containr.h"
+#include "fdio.h"
 
 /*
  * FFI: receive one message of at most cap bytes into buf, with the fd it
@@ -25,13 +26,9 @@ CONTAINR_EXPORT int
 containr_recv_fd (int sock, void *buf, int cap, int timeout_ms, int32_t *fd)
 {
   *fd = -1;
-  struct pollfd pfd = { .fd = sock, .events = POLLIN };
-  int r;
-  do
-    r = poll (&pfd, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
+  int r = fdio_wait_readable (sock, timeout_ms);
   if (r < 0)
-    return -errno;
+    return r;
   if (r == 0)
     return -ETIMEDOUT;
   struct iovec iov = { .iov_base = buf, .iov_len = (size_t) cap };
@@ -77,13 +74,9 @@ containr_unix_listen (const char *path)
 CONTAINR_EXPORT int
 containr_accept (int fd, int timeout_ms)
 {
-  struct pollfd pfd = { .fd = fd, .events = POLLIN };
-  int r;
-  do
-    r = poll (&pfd, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
+  int r = fdio_wait_readable (fd, timeout_ms);
   if (r < 0)
-    return -errno;
+    return r;
   if (r == 0)
     return -ETIMEDOUT;
   int c = accept4 (fd, NULL, NULL, SOCK_CLOEXEC);
@@ -110,22 +103,6 @@ copy_winsize (int from, int to)
   struct winsize ws;
   if (ioctl (from, TIOCGWINSZ, &ws) == 0)
     ioctl (to, TIOCSWINSZ, &ws);
-}
-
-static int
-write_all (int fd, const char *buf, ssize_t len)
-{
-  while (len > 0)
-    {
-      ssize_t n = write (fd, buf, (size_t) len);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        return -1;
-      buf += n;
-      len -= n;
-    }
-  return 0;
 }
 
 /*
@@ -177,7 +154,7 @@ containr_tty_relay (int master, int pid)
           ssize_t n = read (master, buf, sizeof buf);
           if (n < 0 && errno == EINTR)
             continue;
-          if (n <= 0 || write_all (STDOUT_FILENO, buf, n) < 0)
+          if (n <= 0 || fdio_write_all (STDOUT_FILENO, buf, (size_t) n) < 0)
             break; /* EIO: every peer of the pty is closed */
         }
       if (pfd[1].revents & (POLLIN | POLLHUP | POLLERR))
@@ -185,7 +162,7 @@ containr_tty_relay (int master, int pid)
           ssize_t n = read (STDIN_FILENO, buf, sizeof buf);
           if (n <= 0)
             pfd[1].fd = -1; /* end of our input: keep showing the output */
-          else if (write_all (master, buf, n) < 0)
+          else if (fdio_write_all (master, buf, (size_t) n) < 0)
             break;
         }
     }

@@ -1,11 +1,11 @@
 /* The parent/child messages (sync.h): the child's side and the FFI entry
    points the TypeScript parent reads and writes them with. */
 #include <errno.h>
-#include <poll.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include "containr.h"
+#include "fdio.h"
 #include "sync.h"
 
 int
@@ -35,13 +35,9 @@ sync_send (int fd, uint32_t type, int32_t err, uint32_t stage, int64_t value, co
 int
 sync_recv (int fd, struct sync_msg *msg, int timeout_ms)
 {
-  struct pollfd pfd = { .fd = fd, .events = POLLIN };
-  int r;
-  do
-    r = poll (&pfd, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
+  int r = fdio_wait_readable (fd, timeout_ms);
   if (r < 0)
-    return -errno;
+    return r;
   if (r == 0)
     return -ETIMEDOUT;
   ssize_t n;

@@ -12,6 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "containr.h"
+#include "fdio.h"
 
 static volatile pid_t forward_target;
 
@@ -115,12 +116,7 @@ containr_pidfd_send_signal (int pidfd, int sig)
 CONTAINR_EXPORT int
 containr_pidfd_wait (int pidfd, int timeout_ms)
 {
-  struct pollfd pfd = { .fd = pidfd, .events = POLLIN };
-  int r;
-  do
-    r = poll (&pfd, 1, timeout_ms);
-  while (r < 0 && errno == EINTR);
-  return r < 0 ? -errno : r;
+  return fdio_wait_readable (pidfd, timeout_ms);
 }
 
 CONTAINR_EXPORT int
