@@ -157,6 +157,22 @@ function spawnInit(plan: Uint8Array, cgroup: CgroupManager | undefined, undo: Un
   return spawned;
 }
 
+/** Where a launch through containr-init goes and what it registers its undo steps and timings with. */
+interface Launch {
+  cgroup: CgroupManager;
+  undo: Undo;
+  timer: { step(what: string): void };
+  /** the uid/gid maps of a new user namespace, written for the process */
+  idMaps?: IdMaps;
+  /** the CLI's signals go to the process from the moment it exists */
+  forwardSignals?: boolean;
+}
+
+interface Launched {
+  child: InitProcess;
+  channel: SyncChannel;
+}
+
 /**
  * The rest of a launch through containr-init (a container's init, or an
  * `oci exec` process): write the uid/gid maps of a new user namespace, take
@@ -166,14 +182,8 @@ function spawnInit(plan: Uint8Array, cgroup: CgroupManager | undefined, undo: Un
  * to it (a SIGTERM between its execve and the wait would otherwise end the
  * CLI and leave the container running); the caller stops forwarding.
  */
-function finishLaunch(
-  spawned: SpawnedInit,
-  cgroup: CgroupManager,
-  undo: Undo,
-  timer: { step(what: string): void },
-  idMaps?: IdMaps,
-  forwardSignals = false,
-): { child: InitProcess; channel: SyncChannel } {
+function finishLaunch(spawned: SpawnedInit, launch: Launch): Launched {
+  const { cgroup, undo, timer, idMaps, forwardSignals = false } = launch;
   const { helperPid, sock, channel } = spawned;
   if (idMaps) {
     channel.waitForMapsRequest();
@@ -199,15 +209,8 @@ function finishLaunch(
 }
 
 /** Start a process from a plan through containr-init into an existing cgroup (spawnInit, then finishLaunch). */
-export function launchInit(
-  plan: Uint8Array,
-  cgroup: CgroupManager,
-  undo: Undo,
-  timer: { step(what: string): void },
-  idMaps?: IdMaps,
-  forwardSignals = false,
-): { child: InitProcess; channel: SyncChannel } {
-  return finishLaunch(spawnInit(plan, cgroup, undo, timer), cgroup, undo, timer, idMaps, forwardSignals);
+export function launchInit(plan: Uint8Array, launch: Launch): Launched {
+  return finishLaunch(spawnInit(plan, launch.cgroup, launch.undo, launch.timer), launch);
 }
 
 /**
@@ -262,7 +265,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     undo.push("remove the cgroup", () => cgroup.destroy());
     failpoint("oci.create.cgroup");
     timer.step("cgroup");
-    const { child, channel } = finishLaunch(spawned, cgroup, undo, timer, config.idMaps, !withFifo && o.detach !== true);
+    const { child, channel } = finishLaunch(spawned, { cgroup, undo, timer, idMaps: config.idMaps, forwardSignals: !withFifo && o.detach !== true });
     timer.step("cgroup placement");
     failpoint("oci.create.placed");
     if (config.hooks.prestart.length + config.hooks.createRuntime.length > 0) {

@@ -144,7 +144,7 @@ export function execInContainer(ctx: RuntimeContext, o: ExecOptions): number {
   try {
     config.joins = namespacesOf(state.pid);
     const plan = encodePlan(config, { exec: true, consoleSocket: o.consoleSocket, keyring: sessionKeyring(o.id), preserveFds: o.preserveFds });
-    const launched = launchInit(plan, managerOf(ctx, state), undo, timer);
+    const launched = launchInit(plan, { cgroup: managerOf(ctx, state), undo, timer });
     child = launched.child;
     if (config.security.terminal && !o.consoleSocket) {
       terminal = launched.channel.receiveTerminal();
