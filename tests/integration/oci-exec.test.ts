@@ -3,11 +3,12 @@
  * running container, as root.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, readlinkSync, readSync, writeFileSync } from "node:fs";
+import { readFileSync, readlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acceptConnection, receiveWithFd, unixListen } from "../../src/native/console.ts";
+import { unixListen } from "../../src/native/console.ts";
 import { closeFd } from "../../src/native/runtime.ts";
 import { defaultSpec, makeBundle, oci, removeAll, tempDir } from "../helpers/oci.ts";
+import { readUntilClosed, receivePtyMaster } from "../helpers/pty.ts";
 
 const isRoot = process.getuid?.() === 0;
 let work: string;
@@ -86,22 +87,9 @@ describe.skipIf(!isRoot)("exec", () => {
     const listener = unixListen(socketPath);
     try {
       const cli = exec(["-t", "--detach", "--console-socket", socketPath, id, "/init", "tty"]);
-      const conn = acceptConnection(listener, 20_000);
-      const got = receiveWithFd(conn, 4096, 20_000, "receive the pty master");
-      closeFd(conn);
+      const got = receivePtyMaster(listener);
       expect((await cli).status).toBe(0);
-      let output = "";
-      const buf = Buffer.alloc(4096);
-      for (;;) {
-        let n = 0;
-        try {
-          n = readSync(got.fd, buf);
-        } catch {
-          break;
-        }
-        if (n === 0) break;
-        output += buf.toString("utf8", 0, n);
-      }
+      const output = readUntilClosed(got.fd);
       closeFd(got.fd);
       expect(output).toMatch(/isatty 1 1 1 name \/dev\/pts\/\d+/);
     } finally {

@@ -5,12 +5,13 @@
  * the terminal (through a console socket) and the hooks' order and state.
  */
 import { describe, expect, test } from "bun:test";
-import { chmodSync, closeSync, existsSync, openSync, readFileSync, readSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, openSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { acceptConnection, receiveWithFd, unixListen } from "../../src/native/console.ts";
+import { unixListen } from "../../src/native/console.ts";
 import { closeFd } from "../../src/native/runtime.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { cgroupDirsOf, defaultSpec, mountsUnder, oci, SOURCE_MAIN } from "../helpers/oci.ts";
+import { readUntilClosed, receivePtyMaster } from "../helpers/pty.ts";
 import { ociWorkspace } from "../helpers/oci-workspace.ts";
 
 const isRoot = process.getuid?.() === 0;
@@ -142,24 +143,11 @@ describe.skipIf(!isRoot)("terminal", () => {
       ws.bundle.write(spec);
       const id = ws.nextId();
       const cli = oci(["--root", ws.root, "run", "--detach", "--console-socket", socketPath, "--bundle", ws.bundle.dir, id]);
-      const conn = acceptConnection(listener, 20_000);
-      const got = receiveWithFd(conn, 4096, 20_000, "receive the pty master");
-      closeFd(conn);
+      const got = receivePtyMaster(listener);
       expect(got.fd).toBeGreaterThan(2);
       expect(new TextDecoder().decode(got.data)).toMatch(/^\/dev\/pts\/\d+$/);
       expect((await cli).status).toBe(0);
-      let output = "";
-      const buf = Buffer.alloc(4096);
-      for (;;) {
-        let n = 0;
-        try {
-          n = readSync(got.fd, buf);
-        } catch {
-          break; // EIO: the container's side is closed
-        }
-        if (n === 0) break;
-        output += buf.toString("utf8", 0, n);
-      }
+      const output = readUntilClosed(got.fd);
       closeFd(got.fd);
       expect(output).toMatch(/isatty 1 1 1 name \/dev\/pts\/\d+ size 30 100/);
       await oci(["--root", ws.root, "delete", "--force", id]);
