@@ -191,6 +191,10 @@ void plan_iter_init (const struct plan *plan, struct plan_iter *it);
 /* Next section of the given type; 0 at the end. */
 int plan_next (struct plan_iter *it, uint32_t type, struct plan_section_view *out);
 void plan_read_mount (const struct plan_section_view *s, struct plan_mount *m);
+/* In the sections of the given type that are a u32 key then a string
+   (PLAN_NAMESPACE, PLAN_HOOK_STATE; plan_parse checked both): the string of
+   the first one with that key, or NULL. */
+const char *plan_keyed_string (const struct plan *plan, uint32_t type, uint32_t key);
 /* The string after `s` in a run of NUL-terminated strings. */
 const char *plan_next_string (const char *s);
 

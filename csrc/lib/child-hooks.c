@@ -26,17 +26,8 @@ hook_kind_name (uint32_t kind)
 static const char *
 state_template (const struct plan *plan, uint32_t kind)
 {
-  struct plan_iter it;
-  struct plan_section_view s;
-  plan_iter_init (plan, &it);
-  while (plan_next (&it, PLAN_HOOK_STATE, &s))
-    {
-      uint32_t k;
-      memcpy (&k, s.payload, sizeof k);
-      if (k == kind)
-        return (const char *) s.payload + 4;
-    }
-  return "{\"pid\":";
+  const char *state = plan_keyed_string (plan, PLAN_HOOK_STATE, kind);
+  return state ? state : "{\"pid\":";
 }
 
 static long long

@@ -48,19 +48,7 @@ last_cap (void)
 static int
 in_user_namespace (const struct plan *plan)
 {
-  if (plan->config.clone_flags & CLONE_NEWUSER)
-    return 1;
-  struct plan_iter it;
-  struct plan_section_view s;
-  plan_iter_init (plan, &it);
-  while (plan_next (&it, PLAN_NAMESPACE, &s))
-    {
-      uint32_t t;
-      memcpy (&t, s.payload, sizeof t);
-      if (t == CLONE_NEWUSER)
-        return 1;
-    }
-  return 0;
+  return (plan->config.clone_flags & CLONE_NEWUSER) || plan_keyed_string (plan, PLAN_NAMESPACE, CLONE_NEWUSER) != NULL;
 }
 
 int

@@ -62,6 +62,18 @@ plan_next (struct plan_iter *it, uint32_t type, struct plan_section_view *out)
 }
 
 const char *
+plan_keyed_string (const struct plan *plan, uint32_t type, uint32_t key)
+{
+  struct plan_iter it;
+  struct plan_section_view s;
+  plan_iter_init (plan, &it);
+  while (plan_next (&it, type, &s))
+    if (read_u32 (s.payload) == key)
+      return (const char *) s.payload + 4;
+  return NULL;
+}
+
+const char *
 plan_next_string (const char *s)
 {
   return s + strlen (s) + 1;
