@@ -1,3 +1,4 @@
+import { runcBaseSpec } from "../../src/oci/defaults.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 
 /**
@@ -6,29 +7,11 @@ import type { Spec } from "../../src/oci/spec.ts";
  * busybox rootfs and the command to time.
  */
 export function benchOciConfig(args: string[]): Spec {
-  return {
-    ociVersion: "1.0.2",
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-      cwd: "/",
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: "rootfs", readonly: true },
-    hostname: "bench",
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"] },
-      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    ],
-    linux: {
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }],
-    },
-  };
+  const spec = runcBaseSpec(args, "bench");
+  spec.ociVersion = "1.0.2";
+  spec.process!.rlimits = [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }];
+  spec.process!.noNewPrivileges = true;
+  spec.root!.readonly = true;
+  spec.linux!.namespaces = spec.linux!.namespaces!.filter((ns) => ns.type !== "cgroup");
+  return spec;
 }

@@ -19,6 +19,7 @@ import type { ContainerDefaults } from "../image/manifest.ts";
 import { log } from "../diag/log.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, dockerCapabilitySets, kernelLastCap, tweakCapabilities } from "../linux/capabilities.ts";
 import { nativeSeccompArch } from "../linux/seccomp/arch.ts";
+import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, devMount, devptsMount, mqueueMount, sysfsMount } from "../oci/defaults.ts";
 import type { Device, DeviceCgroupRule, Mount, Namespace, Resources, Rlimit, Seccomp, Spec } from "../oci/spec.ts";
 import type { RunOptions } from "./run-options.ts";
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from "./seccomp-default.ts";
@@ -28,11 +29,10 @@ import { resolveUser, type ResolvedUser } from "./users.ts";
 
 export const OCI_VERSION = "1.2.0";
 
+export { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS };
+
 /** Where --init's binary appears inside the container (Docker's is /sbin/docker-init). */
 export const DEFAULT_INIT_PATH = "/sbin/containr-reaper";
-
-/** Docker's default PATH (oci.DefaultPathEnv) for images that set none. */
-export const DEFAULT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
 /** Docker's default /dev/shm size (daemon config DefaultShmSize, 64 MiB). */
 export const DEFAULT_SHM_SIZE = 64 * 1024 * 1024;
@@ -46,38 +46,15 @@ export const CPU_PERIOD = 100_000;
 /** RLIM_INFINITY as a spec number (the runtime reads anything ≥ 2^63 as infinity). */
 export const RLIM_INFINITY = 2 ** 64 - 1;
 
-/** Docker's default masked paths (oci.DefaultLinuxSpec). */
-export const DEFAULT_MASKED_PATHS = [
-  "/proc/asound",
-  "/proc/acpi",
-  "/proc/kcore",
-  "/proc/keys",
-  "/proc/latency_stats",
-  "/proc/timer_list",
-  "/proc/timer_stats",
-  "/proc/sched_debug",
-  "/proc/scsi",
-  "/sys/firmware",
-  "/sys/devices/virtual/powercap",
-];
-
-/** Docker's default read-only paths (oci.DefaultLinuxSpec). */
-export const DEFAULT_READONLY_PATHS = ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"];
-
 /** Docker's default mounts (oci.DefaultLinuxSpec); /dev/shm gets its size in buildSpec. */
 function defaultMounts(): Mount[] {
   return [
     { destination: "/proc", type: "proc", source: "proc", options: ["nosuid", "noexec", "nodev"] },
-    { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-    {
-      destination: "/dev/pts",
-      type: "devpts",
-      source: "devpts",
-      options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-    },
-    { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
+    devMount(),
+    devptsMount(),
+    sysfsMount(),
     { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["ro", "nosuid", "noexec", "nodev"] },
-    { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
+    mqueueMount(),
     { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777"] },
   ];
 }

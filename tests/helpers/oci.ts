@@ -7,6 +7,7 @@
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { runcBaseSpec } from "../../src/oci/defaults.ts";
 import type { Spec } from "../../src/oci/spec.ts";
 import { makeBusyboxRootfs } from "./busybox.ts";
 
@@ -15,31 +16,11 @@ export const TESTINIT = join(repo, "build/testinit");
 export const SOURCE_MAIN = join(repo, "src/main.ts");
 export const BINARY = join(repo, "bin/containr");
 
-/** The runc-like default spec, running /init with args. */
+/** The runc-like default spec, running /init with args; devpts has no gid= option. */
 export function defaultSpec(args: string[]): Spec {
-  return {
-    ociVersion: "1.2.0",
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-      cwd: "/",
-    },
-    root: { path: "rootfs" },
-    hostname: "containr-test",
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      { destination: "/dev/pts", type: "devpts", source: "devpts", options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620"] },
-      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-    ],
-    linux: {
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
-    },
-  };
+  const spec = runcBaseSpec(args, "containr-test");
+  for (const m of spec.mounts!) if (m.type === "devpts") m.options = m.options!.filter((o) => o !== "gid=5");
+  return spec;
 }
 
 export interface TestBundle {

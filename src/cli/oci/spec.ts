@@ -1,6 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ContainrError } from "../../diag/errors.ts";
+import { DEFAULT_READONLY_PATHS, RUNC_MASKED_PATHS, runcBaseSpec } from "../../oci/defaults.ts";
 import type { Mount, Spec } from "../../oci/spec.ts";
 import { defineCommand } from "../command.ts";
 
@@ -12,58 +13,27 @@ const DEFAULT_CAPS = ["CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"];
  * inheritable, so without it the ambient set would be dropped with a warning.
  */
 export function exampleSpec(): Spec {
-  return {
-    ociVersion: "1.2.0",
-    process: {
-      terminal: true,
-      user: { uid: 0, gid: 0 },
-      args: ["sh"],
-      env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", "TERM=xterm"],
-      cwd: "/",
-      capabilities: {
-        bounding: [...DEFAULT_CAPS],
-        effective: [...DEFAULT_CAPS],
-        inheritable: [...DEFAULT_CAPS],
-        permitted: [...DEFAULT_CAPS],
-        ambient: [...DEFAULT_CAPS],
-      },
-      rlimits: [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }],
-      noNewPrivileges: true,
-    },
-    root: { path: "rootfs", readonly: true },
-    hostname: "containr",
-    mounts: [
-      { destination: "/proc", type: "proc", source: "proc" },
-      { destination: "/dev", type: "tmpfs", source: "tmpfs", options: ["nosuid", "strictatime", "mode=755", "size=65536k"] },
-      {
-        destination: "/dev/pts",
-        type: "devpts",
-        source: "devpts",
-        options: ["nosuid", "noexec", "newinstance", "ptmxmode=0666", "mode=0620", "gid=5"],
-      },
-      { destination: "/dev/shm", type: "tmpfs", source: "shm", options: ["nosuid", "noexec", "nodev", "mode=1777", "size=65536k"] },
-      { destination: "/dev/mqueue", type: "mqueue", source: "mqueue", options: ["nosuid", "noexec", "nodev"] },
-      { destination: "/sys", type: "sysfs", source: "sysfs", options: ["nosuid", "noexec", "nodev", "ro"] },
-      { destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] },
-    ],
-    linux: {
-      resources: { devices: [{ allow: false, access: "rwm" }] },
-      namespaces: [{ type: "pid" }, { type: "network" }, { type: "ipc" }, { type: "uts" }, { type: "mount" }, { type: "cgroup" }],
-      maskedPaths: [
-        "/proc/acpi",
-        "/proc/asound",
-        "/proc/kcore",
-        "/proc/keys",
-        "/proc/latency_stats",
-        "/proc/timer_list",
-        "/proc/timer_stats",
-        "/proc/sched_debug",
-        "/sys/firmware",
-        "/proc/scsi",
-      ],
-      readonlyPaths: ["/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger"],
-    },
+  const spec = runcBaseSpec(["sh"], "containr");
+  const process = spec.process!;
+  process.terminal = true;
+  process.capabilities = {
+    bounding: [...DEFAULT_CAPS],
+    effective: [...DEFAULT_CAPS],
+    inheritable: [...DEFAULT_CAPS],
+    permitted: [...DEFAULT_CAPS],
+    ambient: [...DEFAULT_CAPS],
   };
+  process.rlimits = [{ type: "RLIMIT_NOFILE", hard: 1024, soft: 1024 }];
+  process.noNewPrivileges = true;
+  spec.root!.readonly = true;
+  spec.mounts!.push({ destination: "/sys/fs/cgroup", type: "cgroup", source: "cgroup", options: ["nosuid", "noexec", "nodev", "relatime", "ro"] });
+  spec.linux = {
+    resources: { devices: [{ allow: false, access: "rwm" }] },
+    namespaces: spec.linux!.namespaces,
+    maskedPaths: [...RUNC_MASKED_PATHS],
+    readonlyPaths: [...DEFAULT_READONLY_PATHS],
+  };
+  return spec;
 }
 
 /**
