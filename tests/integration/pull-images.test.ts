@@ -46,9 +46,16 @@ afterAll(async () => {
   rmSync(work, { recursive: true, force: true });
 });
 
-function freshStore(): { store: ImageStore; root: string } {
+/** Runs body with an image store of its own in a fresh temp directory, closed and removed after. */
+async function withFreshStore<T>(body: (store: ImageStore, root: string) => Promise<T>): Promise<T> {
   const root = mkdtempSync(join(tmpdir(), "containr-store-"));
-  return { store: ImageStore.open(root), root };
+  const store = ImageStore.open(root);
+  try {
+    return await body(store, root);
+  } finally {
+    store.close();
+    rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** The merged view of the layers, top layer first, as overlayfs would show a path. */
@@ -69,8 +76,7 @@ function lookup(layerDirs: string[], path: string): string | undefined {
 describe("pull of each kind of image", () => {
   for (const kind of ["gzip", "zstd", "plain", "docker"]) {
     test(`${kind}: layers unpacked, verified, and in the index`, async () => {
-      const { store, root } = freshStore();
-      try {
+      await withFreshStore(async (store) => {
         const result = await pullImage(store, `${registry.domain}/test/${kind}:v1`);
         const built = images[kind]!;
         expect(result.image.id).toBe(built.configDigest);
@@ -93,17 +99,13 @@ describe("pull of each kind of image", () => {
         // Blobs kept for push and save, nothing left in tmp.
         for (const layer of built.layers) expect(store.hasBlob(layer.digest)).toBe(true);
         expect(readdirSync(store.tmpDir)).toEqual([]);
-      } finally {
-        store.close();
-        rmSync(root, { recursive: true, force: true });
-      }
+      });
     }, 30_000);
   }
 });
 
 test("pull by digest, then again by tag reuses blobs and layers", async () => {
-  const { store, root } = freshStore();
-  try {
+  await withFreshStore(async (store) => {
     const byDigest = await pullImage(store, `${registry.domain}/test/gzip@${images.gzip!.manifestDigest}`);
     expect(byDigest.downloaded).toBe(true);
     expect(byDigest.image.tags).toEqual([]);
@@ -118,15 +120,11 @@ test("pull by digest, then again by tag reuses blobs and layers", async () => {
     expect(seen.filter((s) => s.endsWith(":exists"))).toHaveLength(3);
     expect(lstatSync(layerDir).ino).toBe(inode);
     expect(store.listImages()).toHaveLength(1);
-  } finally {
-    store.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }, 30_000);
 
 test("a multi-platform index gives the host's platform, or the one asked for", async () => {
-  const { store, root } = freshStore();
-  try {
+  await withFreshStore(async (store) => {
     const host = await pullImage(store, `${registry.domain}/test/multi`);
     expect(host.image.id).toBe(images.amd!.configDigest);
     expect(readFileSync(join(resolveImage(store, host.image.id).layerDirs[0]!, "platform.txt"), "utf8")).toBe("amd64\n");
@@ -137,23 +135,16 @@ test("a multi-platform index gives the host's platform, or the one asked for", a
     expect(err).toBeInstanceOf(ContainrError);
     expect(err.message).toContain("linux/s390x");
     expect(err.hint).toContain("linux/amd64, linux/arm64/v8");
-  } finally {
-    store.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 }, 30_000);
 
 test("an unknown image is IMAGE_NOT_FOUND naming the reference", async () => {
-  const { store, root } = freshStore();
-  try {
+  await withFreshStore(async (store) => {
     const err = await pullImage(store, `${registry.domain}/test/nothing:v9`).catch((e) => e);
     expect(err.code).toBe("IMAGE_NOT_FOUND");
     expect(err.message).toContain(`${registry.domain}/test/nothing:v9`);
     expect(err.message).toContain("manifest unknown");
-  } finally {
-    store.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test("a layer whose unpacked content differs from the config's diff_id is refused and leaves nothing", async () => {
@@ -161,8 +152,7 @@ test("a layer whose unpacked content differs from the config's diff_id is refuse
   const wrong = sha256("not this layer");
   const lying = imageFromArchives([first!, { path: second!.path, diffId: wrong }], {});
   await pushImage(registry, "test/baddiff", "v1", lying);
-  const { store, root } = freshStore();
-  try {
+  await withFreshStore(async (store) => {
     const err = await pullImage(store, `${registry.domain}/test/baddiff:v1`).catch((e) => e);
     expect(err).toBeInstanceOf(ContainrError);
     expect(err.code).toBe("DIGEST_MISMATCH");
@@ -170,27 +160,23 @@ test("a layer whose unpacked content differs from the config's diff_id is refuse
     expect(readdirSync(store.tmpDir)).toEqual([]);
     expect(existsSync(store.layerPath(second!.diffId))).toBe(false);
     expect(store.listImages()).toEqual([]);
-  } finally {
-    store.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  });
 });
 
 test("two concurrent pulls of the same image both succeed and share one copy", async () => {
-  const { store, root } = freshStore();
-  const other = ImageStore.open(root);
-  try {
-    const [a, b] = await Promise.all([
-      pullImage(store, `${registry.domain}/test/zstd:v1`),
-      pullImage(other, `${registry.domain}/test/zstd:v1`),
-    ]);
-    expect(a.image.id).toBe(b.image.id);
-    expect(readdirSync(store.layerDir)).toHaveLength(3);
-    expect(readdirSync(store.tmpDir)).toEqual([]);
-    expect(existsSync(join(resolveImage(store, a.image.id).layerDirs[2]!, "app/hello.txt"))).toBe(true);
-  } finally {
-    store.close();
-    other.close();
-    rmSync(root, { recursive: true, force: true });
-  }
+  await withFreshStore(async (store, root) => {
+    const other = ImageStore.open(root);
+    try {
+      const [a, b] = await Promise.all([
+        pullImage(store, `${registry.domain}/test/zstd:v1`),
+        pullImage(other, `${registry.domain}/test/zstd:v1`),
+      ]);
+      expect(a.image.id).toBe(b.image.id);
+      expect(readdirSync(store.layerDir)).toHaveLength(3);
+      expect(readdirSync(store.tmpDir)).toEqual([]);
+      expect(existsSync(join(resolveImage(store, a.image.id).layerDirs[2]!, "app/hello.txt"))).toBe(true);
+    } finally {
+      other.close();
+    }
+  });
 }, 30_000);
