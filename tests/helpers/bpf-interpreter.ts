@@ -19,6 +19,9 @@ import {
   BPF_MAXINSNS,
   BPF_RET,
   BPF_W,
+  SECCOMP_DATA_ARCH,
+  SECCOMP_DATA_ARGS,
+  SECCOMP_DATA_NR,
   SECCOMP_DATA_SIZE,
   SECCOMP_RET_ACTION_FULL,
   SECCOMP_RET_ALLOW,
@@ -36,6 +39,8 @@ import {
 
 const BPF_JSET = 0x40;
 
+// The kernel's values from <linux/audit.h>, written out rather than taken from
+// src/linux/seccomp/arch.ts: they are what the compiled filters are judged against.
 export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const AUDIT_ARCH_I386 = 0x40000003;
 export const AUDIT_ARCH_AARCH64 = 0xc00000b7;
@@ -91,13 +96,13 @@ function argWord(args: (number | bigint)[], index: number, high: boolean): numbe
 
 /** The 32-bit word of struct seccomp_data at a byte offset (little-endian). */
 function loadWord(input: SyscallInput, offset: number): number {
-  if (offset === 0) return input.nr >>> 0;
-  if (offset === 4) return input.arch >>> 0;
+  if (offset === SECCOMP_DATA_NR) return input.nr >>> 0;
+  if (offset === SECCOMP_DATA_ARCH) return input.arch >>> 0;
   const ip = input.instructionPointer ?? 0n;
   if (offset === 8) return Number(ip & 0xffffffffn);
   if (offset === 12) return Number(ip >> 32n);
-  const index = (offset - 16) >> 3;
-  return argWord(input.args ?? [], index, (offset - 16) % 8 === 4);
+  const index = (offset - SECCOMP_DATA_ARGS) >> 3;
+  return argWord(input.args ?? [], index, (offset - SECCOMP_DATA_ARGS) % 8 === 4);
 }
 
 export function runProgram(insns: SockFilter[], input: SyscallInput): RunResult {
