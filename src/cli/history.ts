@@ -1,10 +1,11 @@
 import type { ImageConfig } from "../image/manifest.ts";
 import { shortId, type ImageRecord } from "../image/store.ts";
 import { defineCommand } from "./command.ts";
+import { tableFormatFlag } from "./format/flags.ts";
 import { ellipsis } from "./format/table.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { humanSizeWithPrecision, rfc3339, unixAgo } from "./format/units.ts";
-import { openStore } from "./image/common.ts";
+import { withStore } from "./image/common.ts";
 
 /** docker/cli's history formats (cli/command/image/formatter_history.go). */
 const DEFAULT_FORMAT = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
@@ -96,21 +97,13 @@ export default defineCommand({
     quiet: { type: "boolean", alias: "q", description: "Only show image IDs" },
     noTrunc: { type: "boolean", description: "Do not truncate the output" },
     human: { type: "boolean", alias: "H", description: "Sizes and dates in human-readable form", default: true },
-    format: {
-      type: "string",
-      description: "Format output using a custom template: 'table', 'table TEMPLATE' (with a header row), 'json', or a Go template such as '{{.ID}} {{.CreatedBy}}'",
-      valueHint: "string",
-    },
+    format: tableFormatFlag("{{.ID}} {{.CreatedBy}}"),
   },
   run({ args, globals }) {
-    const store = openStore(globals);
-    let entries: HistoryEntry[];
-    try {
+    const entries = withStore(globals, (store) => {
       const image = store.requireImage(args.image);
-      entries = historyEntries(image, store.readConfig(image), (diffId) => store.layerSize(diffId));
-    } finally {
-      store.close();
-    }
+      return historyEntries(image, store.readConfig(image), (diffId) => store.layerSize(diffId));
+    });
     const options = { human: args.human !== false, noTrunc: args.noTrunc === true };
     const rows = entries.map((e) => historyRow(e, options));
     process.stdout.write(formatRows(historyFormat(args.format, args.quiet === true, options.human), rows, HISTORY_HEADERS));

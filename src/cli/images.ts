@@ -1,9 +1,10 @@
 import { familiarName, parseReference, repositoryName, type ImageReference } from "../image/reference.ts";
 import { shortId, type ImageRecord } from "../image/store.ts";
 import { defineCommand } from "./command.ts";
+import { tableFormatFlag } from "./format/flags.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { goTimeString, humanSize, humanSizeWithPrecision, unixAgo } from "./format/units.ts";
-import { openStore } from "./image/common.ts";
+import { withStore } from "./image/common.ts";
 
 /** docker/cli's image formats (cli/command/formatter/image.go). */
 const DEFAULT_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
@@ -125,20 +126,10 @@ export default defineCommand({
     quiet: { type: "boolean", alias: "q", description: "Only show image IDs" },
     digests: { type: "boolean", description: "Show digests" },
     noTrunc: { type: "boolean", description: "Do not truncate image IDs" },
-    format: {
-      type: "string",
-      description: "Format output using a custom template: 'table', 'table TEMPLATE' (with a header row), 'json', or a Go template such as '{{.Repository}}:{{.Tag}}'",
-      valueHint: "string",
-    },
+    format: tableFormatFlag("{{.Repository}}:{{.Tag}}"),
   },
   run({ args, globals }) {
-    const store = openStore(globals);
-    let images: ImageRecord[];
-    try {
-      images = store.listImages();
-    } finally {
-      store.close();
-    }
+    let images = withStore(globals, (store) => store.listImages());
     const filter = args.repository ? parseReference(args.repository, { defaultTag: false }) : undefined;
     if (filter?.digest) images = images.filter((image) => image.repoDigests.includes(`${repositoryName(filter)}@${filter.digest}`));
     const options = { digests: args.digests === true, noTrunc: args.noTrunc === true };

@@ -1,5 +1,6 @@
 import { systemInfo, type SystemInfo } from "../engine/system-info.ts";
 import { defineCommand } from "./command.ts";
+import { templateFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { parseTemplate } from "./format/template.ts";
 import { bytesSize } from "./format/units.ts";
@@ -49,7 +50,7 @@ function prettyInfo(info: SystemInfo): string {
 export default defineCommand({
   meta: { name: "info", description: "Display system-wide information" },
   args: {
-    format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
+    format: templateFormatFlag,
   },
   run({ args, globals }) {
     const template = args.format !== undefined && args.format !== "json" ? parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")) : undefined;

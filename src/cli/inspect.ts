@@ -1,6 +1,7 @@
 import { ContainrError } from "../diag/errors.ts";
 import { inspectContainer } from "../engine/inspect.ts";
 import { defineCommand } from "./command.ts";
+import { templateFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { inspectTemplate, printInspected } from "./format/inspect.ts";
 
@@ -8,7 +9,7 @@ export default defineCommand({
   meta: { name: "inspect", description: "Return low-level information on containers" },
   args: {
     container: { type: "positional", description: "CONTAINER", required: true },
-    format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
+    format: templateFormatFlag,
     type: { type: "string", description: "Only inspect objects of this type (container)", valueHint: "string" },
   },
   passThrough: true,

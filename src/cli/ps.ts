@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { shortId } from "../engine/ids.ts";
 import { summarize, type ContainerSummary } from "../engine/inspect.ts";
 import { defineCommand } from "./command.ts";
+import { tableFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { containerStatus, createdAgo } from "./format/units.ts";
@@ -158,7 +159,7 @@ export default defineCommand({
     latest: { type: "boolean", alias: "l", description: "Show the latest created container (includes all states)" },
     noTrunc: { type: "boolean", description: "Don't truncate output" },
     filter: { type: "string", alias: "f", multiple: true, description: "Filter output based on conditions provided", valueHint: "filter" },
-    format: { type: "string", description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template", valueHint: "string" },
+    format: tableFormatFlag(),
   },
   run({ args, globals }) {
     let last = -1;

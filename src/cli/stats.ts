@@ -5,6 +5,7 @@ import { summarize } from "../engine/inspect.ts";
 import { cpuPercent, sampleStats, type StatsSample } from "../engine/operations.ts";
 import type { ContainerRecord } from "../engine/records.ts";
 import { defineCommand } from "./command.ts";
+import { tableFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { bytesSize, humanSizeWithPrecision } from "./format/units.ts";
@@ -78,7 +79,7 @@ export default defineCommand({
     all: { type: "boolean", alias: "a", description: "Show all containers (default shows just running)" },
     noStream: { type: "boolean", description: "Disable streaming stats and only pull the first result" },
     noTrunc: { type: "boolean", description: "Do not truncate output" },
-    format: { type: "string", description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template", valueHint: "string" },
+    format: tableFormatFlag(),
   },
   passThrough: true,
   run({ args, rest, globals }) {

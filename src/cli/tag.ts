@@ -1,7 +1,7 @@
 import { ContainrError } from "../diag/errors.ts";
 import { formatReference, parseReference } from "../image/reference.ts";
 import { defineCommand } from "./command.ts";
-import { openStore } from "./image/common.ts";
+import { withStore } from "./image/common.ts";
 
 export default defineCommand({
   meta: { name: "tag", description: "Give an image another name: SOURCE TARGET[:TAG]" },
@@ -12,12 +12,6 @@ export default defineCommand({
   run({ args, globals }) {
     const target = parseReference(args.target);
     if (target.digest) throw new ContainrError("USAGE", `refusing to create a tag with a digest reference: ${args.target}`);
-    const store = openStore(globals);
-    try {
-      const image = store.requireImage(args.source);
-      store.tagImage(image.id, formatReference(target));
-    } finally {
-      store.close();
-    }
+    withStore(globals, (store) => store.tagImage(store.requireImage(args.source).id, formatReference(target)));
   },
 });

@@ -1,5 +1,6 @@
 import { versionInfo, type VersionInfo } from "../engine/version-info.ts";
 import { defineCommand } from "./command.ts";
+import { templateFormatFlag } from "./format/flags.ts";
 import { parseTemplate } from "./format/template.ts";
 
 /** docker version's text: the client, then the "server" (for containr, the same executable). */
@@ -23,7 +24,7 @@ function prettyVersion(v: VersionInfo): string {
 export default defineCommand({
   meta: { name: "version", description: "Show the containr version information" },
   args: {
-    format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
+    format: templateFormatFlag,
   },
   run({ args }) {
     const info = versionInfo();

@@ -12,6 +12,16 @@ export function openStore(globals: Record<string, unknown>): ImageStore {
   return ImageStore.open(String(globals.root ?? "/var/lib/containr"));
 }
 
+/** Open the store for a synchronous piece of work and close it after, whatever happens. */
+export function withStore<T>(globals: Record<string, unknown>, fn: (store: ImageStore) => T): T {
+  const store = openStore(globals);
+  try {
+    return fn(store);
+  } finally {
+    store.close();
+  }
+}
+
 export const tlsVerifyFlag = {
   type: "boolean",
   description: "Require HTTPS with a verified certificate (loopback registries always use plain http)",

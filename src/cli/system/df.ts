@@ -1,6 +1,7 @@
 import { diskUsage } from "../../engine/operations.ts";
 import { volumeLinks } from "../../engine/volumes.ts";
 import { defineCommand } from "../command.ts";
+import { tableFormatFlag } from "../format/flags.ts";
 import { dockerContext, formatRows } from "../format/template.ts";
 import { humanSize } from "../format/units.ts";
 import { withVolumeStore } from "../volume/common.ts";
@@ -11,7 +12,7 @@ const HEADERS = { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SI
 export default defineCommand({
   meta: { name: "df", description: "Show containr disk usage" },
   args: {
-    format: { type: "string", description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template", valueHint: "string" },
+    format: tableFormatFlag(),
   },
   run({ args, globals }) {
     return withVolumeStore(globals, (volumes, ctx) => {

@@ -1,4 +1,5 @@
 import { defineCommand } from "../command.ts";
+import { templateFormatFlag } from "../format/flags.ts";
 import { inspectTemplate, printInspected } from "../format/inspect.ts";
 import { withVolumeStore } from "./common.ts";
 
@@ -6,7 +7,7 @@ export default defineCommand({
   meta: { name: "inspect", description: "Display detailed information on one or more volumes" },
   args: {
     volume: { type: "positional", description: "VOLUME", required: true },
-    format: { type: "string", alias: "f", description: "Format output using a custom template: 'json' or a Go template", valueHint: "string" },
+    format: templateFormatFlag,
   },
   passThrough: true,
   run({ args, rest, globals }) {

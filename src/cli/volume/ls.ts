@@ -1,5 +1,6 @@
 import { parseVolumeFilters, volumeLinks } from "../../engine/volumes.ts";
 import { defineCommand } from "../command.ts";
+import { tableFormatFlag } from "../format/flags.ts";
 import { dockerContext, formatRows } from "../format/template.ts";
 import { withVolumeStore } from "./common.ts";
 
@@ -39,7 +40,7 @@ export default defineCommand({
   args: {
     quiet: { type: "boolean", alias: "q", description: "Only display volume names" },
     filter: { type: "string", alias: "f", multiple: true, description: "Provide filter values (e.g. 'dangling=true')", valueHint: "filter" },
-    format: { type: "string", description: "Format output using a custom template: 'table', 'table TEMPLATE', 'json', or a Go template", valueHint: "string" },
+    format: tableFormatFlag(),
   },
   run({ args, globals }) {
     const filter = parseVolumeFilters(args.filter);
