@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { HelpRequested, parseFlags, type FlagDefs } from "../../src/cli/command.ts";
-import { ContainrError } from "../../src/diag/errors.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const runFlags = {
   image: { type: "positional", description: "image", required: true },
@@ -16,16 +16,6 @@ const runFlags = {
 } satisfies FlagDefs;
 
 const parseRun = (argv: string[]) => parseFlags(argv, runFlags, 1, "containr run");
-
-function usageErrorOf(fn: () => unknown): ContainrError {
-  try {
-    fn();
-  } catch (err) {
-    expect(err).toBeInstanceOf(ContainrError);
-    return err as ContainrError;
-  }
-  throw new Error("expected a usage error");
-}
 
 describe("parseFlags for run IMAGE CMD...", () => {
   test("a container's own flags after the image are passed through verbatim", () => {
@@ -76,7 +66,7 @@ describe("parseFlags for run IMAGE CMD...", () => {
   });
 
   test("unknown flags are usage errors that point at --help", () => {
-    const err = usageErrorOf(() => parseRun(["--bogus", "img"]));
+    const err = errorOf(() => parseRun(["--bogus", "img"]));
     expect(err.code).toBe("USAGE");
     expect(err.message).toContain("--bogus");
     expect(err.hint).toContain("containr run --help");
@@ -84,24 +74,24 @@ describe("parseFlags for run IMAGE CMD...", () => {
   });
 
   test("an unknown letter in a cluster is named", () => {
-    expect(usageErrorOf(() => parseRun(["-dz", "img"])).message).toContain("'z'");
+    expect(errorOf(() => parseRun(["-dz", "img"])).message).toContain("'z'");
   });
 
   test("a value flag at the end without a value is an error", () => {
-    expect(usageErrorOf(() => parseRun(["img", "--name"].slice(1))).message).toContain("--name");
+    expect(errorOf(() => parseRun(["img", "--name"].slice(1))).message).toContain("--name");
   });
 
   test("enum values are checked", () => {
-    expect(usageErrorOf(() => parseRun(["--log-format", "xml", "img"])).message).toContain("text, json");
+    expect(errorOf(() => parseRun(["--log-format", "xml", "img"])).message).toContain("text, json");
   });
 
   test("a short boolean takes =true/=false as pflag does (-d=false)", () => {
     expect(parseRun(["-d=false", "img"]).values.detach).toBe(false);
     expect(parseRun(["-i", "-d=true", "img"]).values.detach).toBe(true);
-    expect(usageErrorOf(() => parseRun(["-d=maybe", "img"])).message).toContain("true or false");
+    expect(errorOf(() => parseRun(["-d=maybe", "img"])).message).toContain("true or false");
   });
 
   test("a boolean given a non-boolean value is an error", () => {
-    expect(usageErrorOf(() => parseRun(["--detach=yes", "img"])).message).toContain("true or false");
+    expect(errorOf(() => parseRun(["--detach=yes", "img"])).message).toContain("true or false");
   });
 });
