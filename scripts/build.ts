@@ -49,8 +49,8 @@ function upToDate(output: string, inputs: string[]): boolean {
 /** The container init's steps: they run in containr-init's clone, never in the Bun process. */
 const isInitStep = (file: string) => /\/child-[^/]*\.c$/.test(file);
 
-/** Executables that also link csrc/lib/ (the plan, the sync protocol, the init's steps). */
-const LINKED_WITH_LIB = new Set(["containr-init"]);
+/** Executables that also link csrc/lib/ (containr-init: the plan, the sync protocol, the init's steps; containr-monitor: fdio.c). */
+const LINKED_WITH_LIB = new Set(["containr-init", "containr-monitor"]);
 
 /** The FFI library: csrc/lib/*.c but the init's steps, position independent. */
 async function buildLibrary(): Promise<void> {

@@ -10,7 +10,6 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
 #include "fdio.h"
 #include "runtime.h"
@@ -28,14 +27,6 @@ state_template (const struct plan *plan, uint32_t kind)
 {
   const char *state = plan_keyed_string (plan, PLAN_HOOK_STATE, kind);
   return state ? state : "{\"pid\":";
-}
-
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static int
@@ -99,11 +90,11 @@ run_hook (struct child_ctx *ctx, const struct plan_hook_head *head, const char *
   char output[HOOK_OUTPUT_MAX];
   size_t used = 0;
   int status = 0, timed_out = 0;
-  long long deadline = head->timeout ? now_ms () + head->timeout * 1000LL : -1;
+  long long deadline = head->timeout ? fdio_now_ms () + head->timeout * 1000LL : -1;
   for (int open_out = 1; open_out;)
     {
       struct pollfd pfd = { .fd = out[0], .events = POLLIN };
-      int wait_ms = deadline < 0 ? -1 : (int) (deadline - now_ms () > 0 ? deadline - now_ms () : 0);
+      int wait_ms = deadline < 0 ? -1 : (int) (deadline - fdio_now_ms () > 0 ? deadline - fdio_now_ms () : 0);
       int r = poll (&pfd, 1, wait_ms);
       if (r < 0 && errno == EINTR)
         continue;

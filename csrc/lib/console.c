@@ -31,23 +31,8 @@ containr_recv_fd (int sock, void *buf, int cap, int timeout_ms, int32_t *fd)
     return r;
   if (r == 0)
     return -ETIMEDOUT;
-  struct iovec iov = { .iov_base = buf, .iov_len = (size_t) cap };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
-  ssize_t n;
-  do
-    n = recvmsg (sock, &mh, MSG_CMSG_CLOEXEC);
-  while (n < 0 && errno == EINTR);
-  if (n < 0)
-    return errno == ECONNRESET ? 0 : -errno;
-  for (struct cmsghdr *c = CMSG_FIRSTHDR (&mh); c; c = CMSG_NXTHDR (&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
-      memcpy (fd, CMSG_DATA (c), sizeof (int));
-  return (int) n;
+  ssize_t n = fdio_recv_fd (sock, buf, (size_t) cap, 0, fd);
+  return n == -ECONNRESET ? 0 : (int) n;
 }
 
 /* FFI: a listening unix stream socket at path (console socket servers). fd or -errno. */

@@ -36,8 +36,8 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
-#include <time.h>
 #include <unistd.h>
+#include "fdio.h"
 #include "monitor.h"
 
 #define MAX_EXIT_ARGS 64
@@ -202,34 +202,12 @@ receive_master (int listen_fd)
       return -1;
     }
   char name[128];
-  struct iovec iov = { .iov_base = name, .iov_len = sizeof name };
-  union
-  {
-    char buf[CMSG_SPACE (sizeof (int))];
-    struct cmsghdr align;
-  } control;
-  struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control.buf, .msg_controllen = sizeof control.buf };
-  ssize_t r;
-  do
-    r = recvmsg (conn, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
-  while (r < 0 && errno == EINTR);
-  int err = errno;
+  int master;
+  ssize_t r = fdio_recv_fd (conn, name, sizeof name, MSG_DONTWAIT, &master);
   close (conn);
-  int master = -1;
-  for (struct cmsghdr *c = r > 0 ? CMSG_FIRSTHDR (&mh) : NULL; c != NULL; c = CMSG_NXTHDR (&mh, c))
-    if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_RIGHTS && c->cmsg_len == CMSG_LEN (sizeof (int)))
-      memcpy (&master, CMSG_DATA (c), sizeof (int));
   if (master < 0)
-    mon_fail ("receive the pty master", r < 0 ? err : EBADMSG, "the runtime sent no descriptor");
+    mon_fail ("receive the pty master", r < 0 ? (int) -r : EBADMSG, "the runtime sent no descriptor");
   return master;
-}
-
-static long long
-now_ms (void)
-{
-  struct timespec ts;
-  clock_gettime (CLOCK_MONOTONIC, &ts);
-  return (long long) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 static void
@@ -388,7 +366,7 @@ main (int argc, char **argv)
       int timeout = -1;
       if (exited)
         {
-          long long left = drain_deadline - now_ms ();
+          long long left = drain_deadline - fdio_now_ms ();
           if ((streams[0].fd < 0 && streams[1].fd < 0) || left <= 0)
             break;
           timeout = (int) left;
@@ -417,7 +395,7 @@ main (int argc, char **argv)
                 exited = 1;
                 code = exit_code_of (status);
                 mon_rfc3339nano (finished, sizeof finished);
-                drain_deadline = now_ms () + DRAIN_MS;
+                drain_deadline = fdio_now_ms () + DRAIN_MS;
               }
         }
     }
