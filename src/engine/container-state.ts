@@ -12,8 +12,9 @@
  *   status is unknown: what dockerd reports for a container whose exit it
  *   could not collect.
  */
-import { closeSync, existsSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import { containerState as runtimeState, type StateReport } from "../runtime/container.ts";
+import { replaceFile } from "../native/replace-file.ts";
 import { processStat, withLock } from "../runtime/state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -78,18 +79,6 @@ export function readEngineState(path: string): EngineState {
   }
 }
 
-function writeAtomically(path: string, text: string): void {
-  const tmp = `${path}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    writeSync(fd, text);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
-}
-
 /**
  * Read-modify-write the engine state under the container directory's lock,
  * so that start, stop and the exit command never lose each other's fields.
@@ -99,7 +88,7 @@ export function updateEngineState(ctx: EngineContext, id: string, change: (s: En
   return withLock(paths.data, () => {
     const state = readEngineState(paths.state);
     change(state);
-    writeAtomically(paths.state, JSON.stringify(state));
+    replaceFile(paths.state, JSON.stringify(state), 0o600);
     return state;
   });
 }

@@ -1,8 +1,9 @@
 import { dlopen, FFIType, read, type Pointer } from "bun:ffi";
-import { closeSync, existsSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from "node:fs";
+import { closeSync, existsSync, lstatSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { basename, isAbsolute, join } from "node:path";
 import { ContainrError, fromErrno } from "../diag/errors.ts";
+import { replaceFile, writeAll } from "./replace-file.ts";
 
 /**
  * Files embedded in the compiled executable live under /$bunfs/, which only
@@ -42,21 +43,8 @@ export function materialize(embeddedPath: string, mode: number, options: { realF
 }
 
 function writeOut(embeddedPath: string, target: string, mode: number): string {
-  const bytes = readFileSync(embeddedPath);
-  const tmp = `${target}.${process.pid}.tmp`;
-  const fd = openSync(tmp, "w", mode);
-  try {
-    writeAll(fd, bytes);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
+  replaceFile(target, readFileSync(embeddedPath), mode);
   return target;
-}
-
-function writeAll(fd: number, bytes: Uint8Array): void {
-  for (let done = 0; done < bytes.byteLength; ) done += writeSync(fd, bytes, done);
 }
 
 /**

@@ -8,9 +8,10 @@
  * directory only root may write; anything unexpected there means compiling
  * afresh, never trusting the file.
  */
-import { closeSync, fsyncSync, lstatSync, mkdirSync, openSync, readFileSync, renameSync, statSync, writeSync } from "node:fs";
+import { lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { log } from "../diag/log.ts";
+import { replaceFile } from "../native/replace-file.ts";
 import type { CompiledSeccomp } from "../linux/seccomp/compile.ts";
 import type { Seccomp } from "../oci/spec.ts";
 
@@ -72,16 +73,8 @@ export function cachedCompile(seccomp: Seccomp, nativeArch: string, compile: () 
     // not cached yet
   }
   const compiled = compile();
-  const tmp = `${path}.${process.pid}.tmp`;
   try {
-    const fd = openSync(tmp, "w", 0o600);
-    try {
-      writeSync(fd, encode(compiled));
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    renameSync(tmp, path);
+    replaceFile(path, encode(compiled), 0o600);
   } catch (err) {
     log.debug(`seccomp cache: ${(err as Error).message}`);
   }
