@@ -5,87 +5,26 @@
  * a SIGKILLed monitor, the json-file log and its rotation, the monitor's RSS.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { buildImage, pushImage } from "../helpers/images.ts";
-import { startRegistry, type TestRegistry } from "../helpers/registry.ts";
+import { processesMentioning, startEngineHarness, until, type EngineHarness } from "../helpers/engine-cli.ts";
 
-const BIN = join(import.meta.dir, "../../bin/containr");
-let work: string;
-let root: string;
-let runroot: string;
-let registry: TestRegistry;
-let ref: string;
-
-interface Run {
-  status: number;
-  stdout: string;
-  stderr: string;
-}
-
-function containr(args: string[], stdin?: string): Run {
-  const res = Bun.spawnSync([BIN, "--root", root, "--runroot", runroot, ...args], {
-    stdin: stdin === undefined ? "ignore" : new TextEncoder().encode(stdin),
-    env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" },
-    timeout: 60_000,
-  });
-  if (res.exitCode === null) console.error(`containr ${args.join(" ")}: killed by ${res.signalCode}: ${res.stderr.toString()}`);
-  return { status: res.exitCode ?? -1, stdout: res.stdout.toString(), stderr: res.stderr.toString() };
-}
-
-async function until(what: string, fn: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(50);
-  }
-}
-
+let h: EngineHarness;
+const containr = (args: string[], stdin?: string) => h.containr(args, stdin);
 const inspect = (name: string, format: string) => containr(["inspect", "-f", format, name]).stdout.trim();
-
 /** Every process whose cmdline mentions this test's run root (monitors, containers' helpers). */
-function processesOfThisTest(): number[] {
-  const pids: number[] = [];
-  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
-    try {
-      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(runroot)) pids.push(Number(pid));
-    } catch {
-      // gone
-    }
-  }
-  return pids;
-}
+const processesOfThisTest = () => processesMentioning(h.runroot);
 
 beforeAll(async () => {
-  work = mkdtempSync(join(tmpdir(), "containr-e2e-engine-"));
-  root = join(work, "root");
-  runroot = join(work, "run");
-  registry = await startRegistry();
-  const image = buildImage(join(work, "image"), {
-    layers: [{ busybox: true, files: { "etc/motd": "hello from the image\n" } }],
-    config: { Cmd: ["sh"], Env: ["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"] },
-  });
-  await pushImage(registry, "e2e/busybox", "latest", image);
-  ref = `${registry.domain}/e2e/busybox:latest`;
-  expect(containr(["pull", "-q", ref]).status).toBe(0);
+  h = await startEngineHarness("engine");
 }, 120_000);
 
 afterAll(async () => {
-  for (const record of containr(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean)) containr(["rm", "-f", record]);
-  for (const pid of processesOfThisTest()) {
-    try {
-      process.kill(pid, "SIGKILL");
-    } catch {
-      // gone
-    }
-  }
-  await registry?.stop();
-  rmSync(work, { recursive: true, force: true });
+  await h?.close();
 });
 
 test("run -d → ps → logs -f → stop → rm", async () => {
-  const run = containr(["run", "-d", "--name", "web", ref, "sh", "-c", "echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"]);
+  const run = containr(["run", "-d", "--name", "web", h.ref, "sh", "-c", "echo started; i=0; while true; do echo tick $i; i=$((i+1)); sleep 0.1; done"]);
   expect(run.stderr).toBe("");
   expect(run.status).toBe(0);
   const id = run.stdout.trim();
@@ -102,7 +41,7 @@ test("run -d → ps → logs -f → stop → rm", async () => {
   expect(containr(["logs", "--tail", "1", "web"]).stdout).toMatch(/^tick \d+\n$/);
 
   // logs -f follows until the container stops
-  const follow = Bun.spawn([BIN, "--root", root, "--runroot", runroot, "logs", "-f", "web"], { stdout: "pipe", stderr: "pipe" });
+  const follow = Bun.spawn([...h.argv, "logs", "-f", "web"], { stdout: "pipe", stderr: "pipe" });
   await Bun.sleep(500);
   const stop = containr(["stop", "-t", "1", "web"]);
   expect(stop.status).toBe(0);
@@ -116,72 +55,63 @@ test("run -d → ps → logs -f → stop → rm", async () => {
   expect(containr(["ps", "-a", "--format", "{{.Status}}"]).stdout).toMatch(/^Exited \(137\) /);
   expect(containr(["rm", "web"]).status).toBe(0);
   expect(containr(["ps", "-aq"]).stdout).toBe("");
-  expect(existsSync(join(root, "containers", id))).toBe(false);
+  expect(existsSync(join(h.root, "containers", id))).toBe(false);
 }, 60_000);
 
 test("exit codes: the container's own, 125 engine error, 126 cannot execute, 127 not found", () => {
-  expect(containr(["run", "--rm", ref, "true"]).status).toBe(0);
-  expect(containr(["run", "--rm", ref, "sh", "-c", "exit 1"]).status).toBe(1);
-  expect(containr(["run", "--rm", ref, "sh", "-c", "exit 3"]).status).toBe(3);
-  const out = containr(["run", "--rm", ref, "sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
+  expect(containr(["run", "--rm", h.ref, "true"]).status).toBe(0);
+  expect(containr(["run", "--rm", h.ref, "sh", "-c", "exit 1"]).status).toBe(1);
+  expect(containr(["run", "--rm", h.ref, "sh", "-c", "exit 3"]).status).toBe(3);
+  const out = containr(["run", "--rm", h.ref, "sh", "-c", "echo to-stdout; echo to-stderr >&2"]);
   expect(out.stdout).toBe("to-stdout\n");
   expect(out.stderr).toBe("to-stderr\n");
 
-  const missing = containr(["run", "--rm", ref, "no-such-command"]);
+  const missing = containr(["run", "--rm", h.ref, "no-such-command"]);
   expect(missing.status).toBe(127);
   expect(missing.stderr).toContain("no-such-command");
-  const notExecutable = containr(["run", "--rm", ref, "/etc/motd"]);
+  const notExecutable = containr(["run", "--rm", h.ref, "/etc/passwd"]);
   expect(notExecutable.status).toBe(126);
-  expect(containr(["run", "--rm", "--memory", "lots", ref, "true"]).status).toBe(125);
-  expect(containr(["run", "--rm", "--cpus", "abc", ref, "true"]).status).toBe(125);
-  const noImage = containr(["run", "--rm", `${registry.domain}/e2e/none:latest`, "true"]);
+  expect(containr(["run", "--rm", "--memory", "lots", h.ref, "true"]).status).toBe(125);
+  expect(containr(["run", "--rm", "--cpus", "abc", h.ref, "true"]).status).toBe(125);
+  const noImage = containr(["run", "--rm", `${h.ref.split("/")[0]}/e2e/none:latest`, "true"]);
   expect(noImage.status).toBe(125);
   // a failed run leaves nothing behind
   expect(containr(["ps", "-aq"]).stdout).toBe("");
 });
 
 test("137 for a container killed with SIGKILL; kill -s; wait prints the code", async () => {
-  const id = containr(["run", "-d", ref, "sleep", "60"]).stdout.trim();
-  const waiter = Bun.spawn([BIN, "--root", root, "--runroot", runroot, "wait", id], { stdout: "pipe" });
+  const id = containr(["run", "-d", h.ref, "sleep", "60"]).stdout.trim();
+  const waiter = Bun.spawn([...h.argv, "wait", id], { stdout: "pipe" });
   expect(containr(["kill", "-s", "KILL", id]).status).toBe(0);
   expect(await new Response(waiter.stdout).text()).toBe("137\n");
   expect(inspect(id, "{{.State.ExitCode}}")).toBe("137");
   expect(containr(["rm", id]).status).toBe(0);
 
-  const fg = Bun.spawn([BIN, "--root", root, "--runroot", runroot, "run", "--rm", "--name", "fg", ref, "sleep", "60"], { stdout: "pipe" });
+  const fg = Bun.spawn([...h.argv, "run", "--rm", "--name", "fg", h.ref, "sleep", "60"], { stdout: "pipe" });
   await until("fg running", () => inspect("fg", "{{.State.Status}}") === "running");
   containr(["kill", "fg"]);
   expect(await fg.exited).toBe(137);
 });
 
 test("--rm leaves nothing: no record, mount, cgroup, run directory or process", () => {
-  const id = containr(["create", "--rm", "--name", "gone", ref, "sh", "-c", "echo bye"]).stdout.trim();
+  const id = containr(["create", "--rm", "--name", "gone", h.ref, "sh", "-c", "echo bye"]).stdout.trim();
   expect(id).toMatch(/^[0-9a-f]{64}$/);
   const run = containr(["start", "-a", "gone"]);
   expect(run.status).toBe(0);
   expect(run.stdout).toBe("bye\n");
   expect(containr(["ps", "-a", "--filter", "name=gone", "-q"]).stdout).toBe("");
   expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(id);
-  expect(existsSync(join(root, "containers", id))).toBe(false);
-  expect(existsSync(join(runroot, "containers", id))).toBe(false);
-  expect(existsSync(join(runroot, "runtime", id))).toBe(false);
+  expect(existsSync(join(h.root, "containers", id))).toBe(false);
+  expect(existsSync(join(h.runroot, "containers", id))).toBe(false);
+  expect(existsSync(join(h.runroot, "runtime", id))).toBe(false);
   for (const controller of readdirSync("/sys/fs/cgroup")) {
     expect(existsSync(join("/sys/fs/cgroup", controller, "containr", id))).toBe(false);
   }
-  const holders = readdirSync("/proc")
-    .filter((p) => /^\d+$/.test(p))
-    .filter((p) => {
-      try {
-        return readFileSync(`/proc/${p}/cmdline`, "utf8").includes(id);
-      } catch {
-        return false;
-      }
-    });
-  expect(holders).toEqual([]);
+  expect(processesMentioning(id)).toEqual([]);
 });
 
 test("restart=on-failure:3 restarts three times and stops", async () => {
-  const id = containr(["run", "-d", "--restart", "on-failure:3", ref, "sh", "-c", "echo run; exit 3"]).stdout.trim();
+  const id = containr(["run", "-d", "--restart", "on-failure:3", h.ref, "sh", "-c", "echo run; exit 3"]).stdout.trim();
   await until("three restarts and a final exit", () => inspect(id, "{{.RestartCount}} {{.State.Status}}") === "3 exited", 30_000);
   await Bun.sleep(500);
   expect(inspect(id, "{{.RestartCount}} {{.State.Status}} {{.State.ExitCode}}")).toBe("3 exited 3");
@@ -190,7 +120,7 @@ test("restart=on-failure:3 restarts three times and stops", async () => {
 }, 60_000);
 
 test("a SIGKILLed monitor: a live container shows running, a dead one exited; rm works", async () => {
-  const id = containr(["run", "-d", ref, "sleep", "60"]).stdout.trim();
+  const id = containr(["run", "-d", h.ref, "sleep", "60"]).stdout.trim();
   const monitors = () => processesOfThisTest().filter((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("containr-monitor"));
   const [monitor] = monitors();
   expect(monitor).toBeDefined();
@@ -205,19 +135,19 @@ test("a SIGKILLed monitor: a live container shows running, a dead one exited; rm
   const rm = containr(["rm", id]);
   expect(rm.stderr).toBe("");
   expect(rm.status).toBe(0);
-  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(root, "containers", id));
+  expect(readFileSync("/proc/self/mountinfo", "utf8")).not.toContain(join(h.root, "containers", id));
 }, 30_000);
 
 test("rm of a running container needs -f; names are unique; unknown containers", () => {
-  const id = containr(["run", "-d", "--name", "busy", ref, "sleep", "60"]).stdout.trim();
+  const id = containr(["run", "-d", "--name", "busy", h.ref, "sleep", "60"]).stdout.trim();
   const rm = containr(["rm", "busy"]);
   expect(rm.status).toBe(125);
   expect(rm.stderr).toContain("Stop the container before attempting removal or force remove");
-  const dup = containr(["run", "-d", "--name", "busy", ref, "true"]);
+  const dup = containr(["run", "-d", "--name", "busy", h.ref, "true"]);
   expect(dup.status).toBe(125);
   expect(dup.stderr).toContain('The container name "/busy" is already in use');
   expect(containr(["rm", "-f", "busy"]).status).toBe(0);
-  expect(existsSync(join(root, "containers", id))).toBe(false);
+  expect(existsSync(join(h.root, "containers", id))).toBe(false);
   const none = containr(["stop", "nosuch"]);
   expect(none.status).toBe(125);
   expect(none.stderr).toContain("No such container: nosuch");
@@ -225,7 +155,7 @@ test("rm of a running container needs -f; names are unique; unknown containers",
 
 test("json-file log lines and rotation by size", async () => {
   const id = containr([
-    "run", "-d", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", ref,
+    "run", "-d", "--log-opt", "max-size=2k", "--log-opt", "max-file=2", h.ref,
     "sh", "-c", "echo out; echo err >&2; printf 'no newline'; sleep 0.2; i=0; while [ $i -lt 200 ]; do echo line-$i; i=$((i+1)); done",
   ]).stdout.trim();
   expect(containr(["wait", id]).stdout).toBe("0\n");
@@ -246,7 +176,7 @@ test("json-file log lines and rotation by size", async () => {
   expect(stamped).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z line-199\n$/);
   containr(["rm", id]);
 
-  const small = containr(["run", "-d", ref, "sh", "-c", "echo out; echo '<&>' >&2; printf 'partial'"]).stdout.trim();
+  const small = containr(["run", "-d", h.ref, "sh", "-c", "echo out; echo '<&>' >&2; printf 'partial'"]).stdout.trim();
   containr(["wait", small]);
   const lines = readFileSync(inspect(small, "{{.LogPath}}"), "utf8").split("\n").filter(Boolean).map((l) => JSON.parse(l));
   // order holds within a stream; stdout and stderr are two pipes, read as data arrives (as Docker's)
@@ -259,7 +189,7 @@ test("json-file log lines and rotation by size", async () => {
 });
 
 test("the monitor's resident memory stays small", () => {
-  const id = containr(["run", "-d", ref, "sleep", "60"]).stdout.trim();
+  const id = containr(["run", "-d", h.ref, "sleep", "60"]).stdout.trim();
   const monitor = processesOfThisTest().find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("containr-monitor"));
   const rssKb = Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${monitor}/status`, "utf8"))?.[1]);
   console.error(`containr-monitor VmRSS: ${rssKb} kB`);
@@ -269,9 +199,9 @@ test("the monitor's resident memory stays small", () => {
 });
 
 test("run -i feeds stdin; inspect is Docker-shaped", () => {
-  const run = containr(["run", "--rm", "-i", ref, "sh", "-c", "cat; echo done"], "piped input\n");
+  const run = containr(["run", "--rm", "-i", h.ref, "sh", "-c", "cat; echo done"], "piped input\n");
   expect(run.stdout).toBe("piped input\ndone\n");
-  const id = containr(["create", "--name", "shape", "-e", "A=1", "-l", "team=x", ref, "echo", "hi"]).stdout.trim();
+  const id = containr(["create", "--name", "shape", "-e", "A=1", "-l", "team=x", h.ref, "echo", "hi"]).stdout.trim();
   const [info] = JSON.parse(containr(["inspect", "shape"]).stdout);
   expect(info.Id).toBe(id);
   expect(info.Name).toBe("/shape");

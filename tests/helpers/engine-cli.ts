@@ -56,6 +56,7 @@ export async function startEngineHarness(prefix: string): Promise<EngineHarness>
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" },
       timeout: 60_000,
     });
+    if (res.exitCode === null) console.error(`containr ${args.join(" ")}: killed by ${res.signalCode}: ${res.stderr.toString()}`);
     return { status: res.exitCode ?? -1, stdout: res.stdout.toString(), stderr: res.stderr.toString() };
   };
   const pulled = containr(["pull", "-q", ref]);
