@@ -1,6 +1,5 @@
-import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { describe, expect, test } from "bun:test";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefaults } from "../../src/image/manifest.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "../../src/linux/capabilities.ts";
@@ -17,6 +16,7 @@ import {
   type SpecHost,
 } from "../../src/engine/spec-builder.ts";
 import { errorOf } from "../helpers/errors.ts";
+import { accountsRootfs } from "../helpers/rootfs-accounts.ts";
 
 const ID = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
 const HOST: SpecHost = {
@@ -38,16 +38,10 @@ const IMAGE: ContainerDefaults = {
   StopSignal: "SIGQUIT",
 };
 
-let base: string;
-let rootfs: string;
-beforeAll(() => {
-  base = mkdtempSync(join(tmpdir(), "containr-spec-"));
-  rootfs = join(base, "rootfs");
-  mkdirSync(join(rootfs, "etc"), { recursive: true });
-  writeFileSync(join(rootfs, "etc/passwd"), "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n");
-  writeFileSync(join(rootfs, "etc/group"), "root:x:0:\napp:x:1000:\nvideo:x:44:app\n");
+const fixture = accountsRootfs("containr-spec-", {
+  passwd: "root:x:0:0:root:/root:/bin/sh\napp:x:1000:1000::/home/app:/bin/sh\n",
+  group: "root:x:0:\napp:x:1000:\nvideo:x:44:app\n",
 });
-afterAll(() => rmSync(base, { recursive: true, force: true }));
 
 interface BuildArgs {
   flags?: RunFlags;
@@ -69,7 +63,7 @@ function build(args: BuildArgs = {}): BuiltSpec {
   });
   return buildSpec({
     id: ID,
-    rootfs,
+    rootfs: fixture.rootfs,
     options,
     image: "image" in args ? args.image : IMAGE,
     host: args.host ?? HOST,
@@ -214,7 +208,7 @@ describe("mounts, masked and read-only paths", () => {
     expect(s.linux?.maskedPaths).toEqual(DEFAULT_MASKED_PATHS);
     expect(s.linux?.maskedPaths).toContain("/sys/devices/virtual/powercap");
     expect(s.linux?.readonlyPaths).toEqual(DEFAULT_READONLY_PATHS);
-    expect(s.root).toEqual({ path: rootfs, readonly: false });
+    expect(s.root).toEqual({ path: fixture.rootfs, readonly: false });
   });
 
   test("the per-container /etc files are bind-mounted", () => {
@@ -312,7 +306,7 @@ describe("capabilities and seccomp", () => {
 
   test("seccomp=unconfined has none; seccomp=PROFILE.json uses the file", () => {
     expect(spec({ flags: { securityOpt: ["seccomp=unconfined"] } }).linux?.seccomp).toBeUndefined();
-    const file = join(base, "profile.json");
+    const file = join(fixture.base, "profile.json");
     writeFileSync(file, JSON.stringify({ defaultAction: "SCMP_ACT_ALLOW", syscalls: [{ names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 1 }] }));
     const seccomp = spec({ flags: { securityOpt: [`seccomp=${file}`] } }).linux?.seccomp;
     expect(seccomp?.defaultAction).toBe("SCMP_ACT_ALLOW");
@@ -350,7 +344,7 @@ describe("capabilities the host withholds", () => {
   });
 
   test("this process's bounding set is read from /proc/self/status", () => {
-    const file = join(base, "status");
+    const file = join(fixture.base, "status");
     writeFileSync(file, "Name:\tx\nCapBnd:\t0000000000000003\n");
     expect([...boundingCapabilities(file)]).toEqual(["CAP_CHOWN", "CAP_DAC_OVERRIDE"]);
   });
