@@ -6,6 +6,7 @@ import { tableFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { containerStatus, createdAgo } from "./format/units.ts";
+import { groupFilters } from "../engine/filters.ts";
 
 /** docker/cli's container formats (cli/command/formatter/container.go). */
 const DEFAULT_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
@@ -104,13 +105,7 @@ const STATUSES = ["created", "restarting", "running", "removing", "paused", "exi
 
 /** --filter key=value; several values of one key are ORed, different keys ANDed (as dockerd). */
 export function parseFilters(values: readonly string[]): Filter {
-  const byKey = new Map<string, string[]>();
-  for (const value of values) {
-    const eq = value.indexOf("=");
-    if (eq <= 0) throw new ContainrError("USAGE", `bad format of filter (expected name=value)`, { hint: "e.g. --filter status=running" });
-    const key = value.slice(0, eq).toLowerCase();
-    byKey.set(key, [...(byKey.get(key) ?? []), value.slice(eq + 1)]);
-  }
+  const byKey = groupFilters(values, "status=running");
   const tests: Filter[] = [];
   for (const [key, wanted] of byKey) {
     switch (key) {

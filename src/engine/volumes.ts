@@ -30,6 +30,7 @@ import { MountKind, MS, parseMount } from "../runtime/mounts.ts";
 import { withLock } from "../runtime/state.ts";
 import { generateId } from "./ids.ts";
 import { mountsBelow, SqliteIndex } from "../image/sqlite-index.ts";
+import { groupFilters } from "./filters.ts";
 
 /** Docker's label on the volumes it creates for image VOLUMEs and `-v /path` (prune takes only these by default). */
 export const ANONYMOUS_LABEL = "com.docker.volume.anonymous";
@@ -405,13 +406,7 @@ export interface VolumeFilter {
 
 /** `volume ls --filter` / `volume prune --filter`: dangling, name, label, driver (keys ANDed, values ORed, as dockerd). */
 export function parseVolumeFilters(values: readonly string[]): VolumeFilter {
-  const byKey = new Map<string, string[]>();
-  for (const value of values) {
-    const eq = value.indexOf("=");
-    if (eq <= 0) throw new ContainrError("USAGE", `bad format of filter (expected name=value)`, { hint: "e.g. --filter dangling=true" });
-    const key = value.slice(0, eq).toLowerCase();
-    byKey.set(key, [...(byKey.get(key) ?? []), value.slice(eq + 1)]);
-  }
+  const byKey = groupFilters(values, "dangling=true");
   const tests: VolumeFilter[] = [];
   for (const [key, wanted] of byKey) {
     switch (key) {
