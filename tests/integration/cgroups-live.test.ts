@@ -30,6 +30,16 @@ function spawn(cmd: string[], stdin: "pipe" | "ignore" = "ignore"): Bun.Subproce
   return child;
 }
 
+/** A shell that runs script only once it is in m's cgroup (it waits for a line on stdin). */
+function spawnShellIn(m: CgroupManager, script: string): Bun.Subprocess<"pipe" | "ignore", "ignore", "pipe"> {
+  const shell = spawn(["sh", "-c", `read go; ${script}`], "pipe");
+  m.addProcess(shell.pid);
+  const stdin = shell.stdin as import("bun").FileSink;
+  stdin.write("go\n");
+  stdin.flush();
+  return shell;
+}
+
 const procCgroup = (pid: number) => readFileSync(`/proc/${pid}/cgroup`, "utf8");
 const stat = (pid: number) => readFileSync(`/proc/${pid}/stat`, "utf8").replace(/^.*\) /, "").split(" ");
 /** user+system CPU ticks of a process */
@@ -100,10 +110,7 @@ describe.skipIf(!isRoot || !hasCgroups)("cgroups on this host", () => {
   test("a pids limit of 5 stops a shell's fork loop", async () => {
     const m = newManager();
     m.create({ pids: { limit: 5 } });
-    const shell = spawn(["sh", "-c", "read go; i=0; while [ $i -lt 10 ]; do sleep 30 >/dev/null 2>&1 & i=$((i+1)); done; echo all forked >&2"], "pipe");
-    m.addProcess(shell.pid);
-    (shell.stdin as import("bun").FileSink).write("go\n");
-    (shell.stdin as import("bun").FileSink).flush();
+    const shell = spawnShellIn(m, "i=0; while [ $i -lt 10 ]; do sleep 30 >/dev/null 2>&1 & i=$((i+1)); done; echo all forked >&2");
     // A failed fork is fatal to a non-interactive sh: it exits, complaining.
     const status = await Promise.race([shell.exited, Bun.sleep(3000).then(() => "still running")]);
     expect(status).not.toBe(0);
@@ -138,10 +145,7 @@ describe.skipIf(!isRoot || !hasCgroups)("cgroups on this host", () => {
   test("killAll signals every process, also ones forked later, and destroy leaves nothing", async () => {
     const m = newManager();
     m.create({ pids: { limit: 50 } });
-    const shell = spawn(["sh", "-c", "read go; sleep 30 & sleep 30 & sleep 30 & wait"], "pipe");
-    m.addProcess(shell.pid);
-    (shell.stdin as import("bun").FileSink).write("go\n");
-    (shell.stdin as import("bun").FileSink).flush();
+    const shell = spawnShellIn(m, "sleep 30 & sleep 30 & sleep 30 & wait");
     await until("the children", () => m.pids().length === 4);
     m.killAll(15);
     await until("every process to exit", () => m.pids().length === 0);
