@@ -29,6 +29,9 @@ struct child_ctx
 int child_fail (struct child_ctx *ctx, uint32_t stage, int err, const char *a, const char *b, const char *c, const char *d);
 void child_debug (struct child_ctx *ctx, const char *a, const char *b, const char *c);
 void child_warn (struct child_ctx *ctx, const char *text);
+/* Send ask to the parent and wait for its reply (sync.h's handshakes);
+   `what` names what is asked for ("the cgroup"). 0, or child_fail's -err. */
+int child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t reply, const char *what);
 
 /* Bounded string building into a fixed buffer (always NUL-terminated). */
 struct strbuf

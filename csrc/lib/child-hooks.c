@@ -171,13 +171,5 @@ child_wait_runtime_hooks (struct child_ctx *ctx)
 {
   if (!(ctx->plan->config.flags & PLAN_FLAG_RUNTIME_HOOKS))
     return 0;
-  if (sync_send (ctx->sock, SYNC_CHILD_HOOKS, 0, 0, 0, NULL) < 0)
-    return child_fail (ctx, STAGE_HOOKS, EPIPE, "ask the parent to run the prestart and createRuntime hooks", NULL, NULL, NULL);
-  struct sync_msg msg;
-  int ret = sync_recv (ctx->sock, &msg, -1);
-  if (ret <= 0)
-    return child_fail (ctx, STAGE_HOOKS, ret == 0 ? EPIPE : -ret, "wait for the parent's hooks", NULL, NULL, NULL);
-  if (msg.type != SYNC_HOOKS_DONE)
-    return child_fail (ctx, STAGE_HOOKS, EPROTO, "unexpected message from the parent while waiting for its hooks", NULL, NULL, NULL);
-  return 0;
+  return child_ask_parent (ctx, STAGE_HOOKS, SYNC_CHILD_HOOKS, SYNC_HOOKS_DONE, "its prestart and createRuntime hooks");
 }

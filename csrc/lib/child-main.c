@@ -11,26 +11,12 @@
 #include "runtime.h"
 
 static int
-expect_from_parent (struct child_ctx *ctx, uint32_t type, const char *what)
-{
-  struct sync_msg msg;
-  int ret = sync_recv (ctx->sock, &msg, -1);
-  if (ret <= 0)
-    return child_fail (ctx, STAGE_SETUP, ret == 0 ? EPIPE : -ret, "wait for ", what, " from the parent", NULL);
-  if (msg.type != type)
-    return child_fail (ctx, STAGE_SETUP, EPROTO, "unexpected message from the parent while waiting for ", what, NULL, NULL);
-  return 0;
-}
-
-static int
 run_steps (struct child_ctx *ctx)
 {
   const struct plan *plan = ctx->plan;
   int ret;
 
-  if (sync_send (ctx->sock, SYNC_CHILD_CGROUP_WAIT, 0, 0, 0, NULL) < 0)
-    return child_fail (ctx, STAGE_CGROUP, EPIPE, "tell the parent to place the cgroup", NULL, NULL, NULL);
-  ret = expect_from_parent (ctx, SYNC_CGROUP_DONE, "the cgroup");
+  ret = child_ask_parent (ctx, STAGE_CGROUP, SYNC_CHILD_CGROUP_WAIT, SYNC_CGROUP_DONE, "the cgroup placement");
   if (ret < 0)
     return ret;
   /* after the placement, so that the namespace's root is the container's cgroup */

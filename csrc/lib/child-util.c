@@ -84,6 +84,20 @@ child_warn (struct child_ctx *ctx, const char *text)
   sync_send (ctx->sock, SYNC_WARNING, 0, 0, 0, text);
 }
 
+int
+child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t reply, const char *what)
+{
+  if (sync_send (ctx->sock, ask, 0, stage, 0, NULL) < 0)
+    return child_fail (ctx, stage, EPIPE, "ask the parent for ", what, NULL, NULL);
+  struct sync_msg msg;
+  int ret = sync_recv (ctx->sock, &msg, -1);
+  if (ret <= 0)
+    return child_fail (ctx, stage, ret == 0 ? EPIPE : -ret, "wait for ", what, " from the parent", NULL);
+  if (msg.type != reply)
+    return child_fail (ctx, stage, EPROTO, "unexpected message from the parent while waiting for ", what, NULL, NULL);
+  return 0;
+}
+
 void
 child_fd_path (char *buf, size_t cap, int fd)
 {

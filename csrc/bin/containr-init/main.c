@@ -125,14 +125,9 @@ create_user_namespace (struct child_ctx *ctx)
 {
   if (unshare (CLONE_NEWUSER) < 0)
     return child_fail (ctx, STAGE_NAMESPACES, errno, "unshare the user namespace", NULL, NULL, NULL);
-  if (sync_send (ctx->sock, SYNC_CHILD_READY_FOR_MAPS, 0, STAGE_NAMESPACES, 0, NULL) < 0)
-    return child_fail (ctx, STAGE_NAMESPACES, EPIPE, "ask the parent for the uid/gid maps", NULL, NULL, NULL);
-  struct sync_msg msg;
-  int ret = sync_recv (ctx->sock, &msg, -1);
-  if (ret <= 0)
-    return child_fail (ctx, STAGE_NAMESPACES, ret == 0 ? EPIPE : -ret, "wait for the uid/gid maps from the parent", NULL, NULL, NULL);
-  if (msg.type != SYNC_MAPS_WRITTEN)
-    return child_fail (ctx, STAGE_NAMESPACES, EPROTO, "unexpected message from the parent while waiting for the uid/gid maps", NULL, NULL, NULL);
+  int ret = child_ask_parent (ctx, STAGE_NAMESPACES, SYNC_CHILD_READY_FOR_MAPS, SYNC_MAPS_WRITTEN, "the uid/gid maps");
+  if (ret < 0)
+    return ret;
   if (setresgid (0, 0, 0) < 0 || setresuid (0, 0, 0) < 0)
     return child_fail (ctx, STAGE_NAMESPACES, errno, "become root in the user namespace (does the map include 0?)", NULL, NULL, NULL);
   return 0;
