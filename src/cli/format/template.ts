@@ -185,6 +185,14 @@ function templateError(source: string, offset: number, message: string, withColu
 
 type TokenKind = "field" | "dot" | "var" | "ident" | "string" | "number" | "bool" | "nil" | "pipe" | "lparen" | "rparen" | "declare" | "assign" | "comma";
 
+/** The one-character tokens of an action. */
+const PUNCTUATION = new Map<string, TokenKind>([
+  ["|", "pipe"],
+  ["(", "lparen"],
+  [")", "rparen"],
+  [",", "comma"],
+]);
+
 interface Token {
   kind: TokenKind;
   text: string;
@@ -273,18 +281,9 @@ function scan(source: string): Item[] {
           p += number[0].length;
           if (IDENT_CHAR.test(source[p] ?? "") || source[p] === ".") throw templateError(source, start, `bad number syntax: "${source.slice(start, p + 1)}"`);
           token("number", number[0], numberValue(number[0]));
-        } else if (ch === "|") {
+        } else if (PUNCTUATION.has(ch)) {
           p++;
-          token("pipe", ch);
-        } else if (ch === "(") {
-          p++;
-          token("lparen", ch);
-        } else if (ch === ")") {
-          p++;
-          token("rparen", ch);
-        } else if (ch === ",") {
-          p++;
-          token("comma", ch);
+          token(PUNCTUATION.get(ch)!, ch);
         } else if (source.startsWith(":=", p)) {
           p += 2;
           token("declare", ":=");
