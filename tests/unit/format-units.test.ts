@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import {
   bytesSize,
   containerStatus,
@@ -12,6 +11,7 @@ import {
   parseMemoryFlag,
   ramInBytes,
 } from "../../src/cli/format/units.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const KB = 1000, MB = 1000 * KB, GB = 1000 * MB, TB = 1000 * GB, PB = 1000 * TB;
 const KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB, TiB = 1024 * GiB, PiB = 1024 * TiB;
@@ -71,15 +71,9 @@ describe("sizes, as go-units' tests", () => {
 
   test("invalid sizes are USAGE errors in go-units' wording", () => {
     for (const bad of ["", "hello", "-32", ".3kB", " 32 ", "32m b", "32bm", "1.2.3"]) {
-      let err: unknown;
-      try {
-        ramInBytes(bad);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(ContainrError);
-      expect((err as ContainrError).code).toBe("USAGE");
-      expect((err as ContainrError).message).toBe(`invalid size: '${bad}'`);
+      const err = errorOf(() => ramInBytes(bad));
+      expect(err.code).toBe("USAGE");
+      expect(err.message).toBe(`invalid size: '${bad}'`);
     }
   });
 

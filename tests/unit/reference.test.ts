@@ -1,5 +1,4 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import {
   familiarName,
   formatReference,
@@ -7,6 +6,7 @@ import {
   parseReference,
   registryHost,
 } from "../../src/image/reference.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
@@ -65,15 +65,9 @@ describe("invalid references are refused with INVALID_REFERENCE", () => {
   ];
   for (const input of bad) {
     test(JSON.stringify(input.length > 40 ? `${input.slice(0, 40)}…` : input), () => {
-      let error: unknown;
-      try {
-        parseReference(input);
-      } catch (err) {
-        error = err;
-      }
-      expect(error).toBeInstanceOf(ContainrError);
-      expect((error as ContainrError).code).toBe("INVALID_REFERENCE");
-      expect((error as ContainrError).message).toContain("invalid reference format");
+      const error = errorOf(() => parseReference(input));
+      expect(error.code).toBe("INVALID_REFERENCE");
+      expect(error.message).toContain("invalid reference format");
     });
   }
 });

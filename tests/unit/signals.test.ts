@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { canonicalSignal, parseSignal, signalName } from "../../src/linux/signals.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 describe("signals", () => {
   test("names with and without SIG, any case, and numbers", () => {
@@ -30,16 +30,10 @@ describe("signals", () => {
 
   test("unknown names, 0 and out-of-range numbers are usage errors worded as Docker's", () => {
     for (const bad of ["SIGFOO", "0", "65", "", "-9", "TERM2"]) {
-      let err: unknown;
-      try {
-        parseSignal(bad);
-      } catch (e) {
-        err = e;
-      }
-      expect(err).toBeInstanceOf(ContainrError);
-      expect((err as ContainrError).code).toBe("USAGE");
-      expect((err as ContainrError).exit).toBe(125);
-      expect((err as ContainrError).message).toBe(`invalid signal: ${bad}`);
+      const err = errorOf(() => parseSignal(bad));
+      expect(err.code).toBe("USAGE");
+      expect(err.exit).toBe(125);
+      expect(err.message).toBe(`invalid signal: ${bad}`);
     }
   });
 });
