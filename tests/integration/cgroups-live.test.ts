@@ -6,8 +6,8 @@
 import { afterAll, afterEach, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync, rmdirSync } from "node:fs";
 import { join } from "node:path";
-import { ContainrError } from "../../src/diag/errors.ts";
 import { cgroupManagerFor, detectCgroupMode, type CgroupManager } from "../../src/linux/cgroups/index.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const MiB = 1024 * 1024;
 const PARENT = "containr-test-cg";
@@ -182,15 +182,9 @@ describe.skipIf(!isRoot || !hasCgroups)("cgroups on this host", () => {
   test("a value the kernel refuses is an error naming file, value and directory; nothing is left behind", () => {
     const m = newManager();
     const dirs = Object.values(m.paths());
-    let err: unknown;
-    try {
-      m.create({ pids: { limit: 10 }, cpu: { cpus: "abc" } });
-    } catch (e) {
-      err = e;
-    }
-    expect(err).toBeInstanceOf(ContainrError);
-    expect((err as ContainrError).code).toBe("CGROUP_UNAVAILABLE");
-    expect((err as ContainrError).message).toBe(`write cpuset.cpus = "abc" in ${m.paths().cpuset}: EINVAL: Invalid argument`);
+    const err = errorOf(() => m.create({ pids: { limit: 10 }, cpu: { cpus: "abc" } }));
+    expect(err.code).toBe("CGROUP_UNAVAILABLE");
+    expect(err.message).toBe(`write cpuset.cpus = "abc" in ${m.paths().cpuset}: EINVAL: Invalid argument`);
     for (const d of dirs) expect(existsSync(d)).toBe(false);
   });
 

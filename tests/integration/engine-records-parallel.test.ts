@@ -11,6 +11,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { ContainrError } from "../../src/diag/errors.ts";
 import { openRecords, type NewContainerRecord } from "../../src/engine/records.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const BUN = resolve("node_modules/.bin/bun");
 const RECORDS = resolve("src/engine/records.ts");
@@ -178,14 +179,9 @@ describe("container records across processes", () => {
     writeFileSync(join(hostData, "precious"), "keep me");
     execFileSync("mount", ["--bind", hostData, target]);
     try {
-      let err: unknown;
-      try {
-        store.remove(rec.id);
-      } catch (e) {
-        err = e;
-      }
-      expect((err as ContainrError).code).toBe("INVALID_STATE");
-      expect((err as ContainrError).message).toContain(`still mounted: ${target}`);
+      const err = errorOf(() => store.remove(rec.id));
+      expect(err.code).toBe("INVALID_STATE");
+      expect(err.message).toContain(`still mounted: ${target}`);
       expect(store.get("mounted").id).toBe(rec.id);
       expect(existsSync(join(hostData, "precious"))).toBe(true);
     } finally {

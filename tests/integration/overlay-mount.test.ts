@@ -8,6 +8,7 @@ import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSyn
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { mountOverlay, unmountOverlay } from "../../src/image/overlay.ts";
+import { errorOf } from "../helpers/errors.ts";
 
 const LAYERS = 120;
 let work: string;
@@ -91,14 +92,9 @@ describe("mountOverlay", () => {
   test("a missing layer directory is a MOUNT_FAILED error naming it", () => {
     const missing = join(work, "no-such-layer");
     for (const api of ["fsconfig", "mount"] as const) {
-      let err: unknown;
-      try {
-        mountOverlay({ lowers: [missing, lowers[0]!], target, api });
-      } catch (e) {
-        err = e;
-      }
-      expect((err as { code?: string }).code).toBe("MOUNT_FAILED");
-      expect((err as Error).message).toContain(api === "fsconfig" ? missing : target);
+      const err = errorOf(() => mountOverlay({ lowers: [missing, lowers[0]!], target, api }));
+      expect(err.code).toBe("MOUNT_FAILED");
+      expect(err.message).toContain(api === "fsconfig" ? missing : target);
       expect(mounted(target)).toBe(false);
     }
   });
