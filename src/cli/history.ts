@@ -99,8 +99,8 @@ export default defineCommand({
     human: { type: "boolean", alias: "H", description: "Sizes and dates in human-readable form", default: true },
     format: tableFormatFlag("{{.ID}} {{.CreatedBy}}"),
   },
-  run({ args, globals }) {
-    const entries = withStore(globals, (store) => {
+  async run({ args, globals }) {
+    const entries = await withStore(globals, (store) => {
       const image = store.requireImage(args.image);
       return historyEntries(image, store.readConfig(image), (diffId) => store.layerSize(diffId));
     });

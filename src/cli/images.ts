@@ -128,8 +128,8 @@ export default defineCommand({
     noTrunc: { type: "boolean", description: "Do not truncate image IDs" },
     format: tableFormatFlag("{{.Repository}}:{{.Tag}}"),
   },
-  run({ args, globals }) {
-    let images = withStore(globals, (store) => store.listImages());
+  async run({ args, globals }) {
+    let images = await withStore(globals, (store) => store.listImages());
     const filter = args.repository ? parseReference(args.repository, { defaultTag: false }) : undefined;
     if (filter?.digest) images = images.filter((image) => image.repoDigests.includes(`${repositoryName(filter)}@${filter.digest}`));
     const options = { digests: args.digests === true, noTrunc: args.noTrunc === true };

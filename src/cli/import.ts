@@ -1,7 +1,7 @@
 import { ContainrError } from "../diag/errors.ts";
 import { importRootfs } from "../image/import.ts";
 import { defineCommand } from "./command.ts";
-import { openStore } from "./image/common.ts";
+import { withStore } from "./image/common.ts";
 
 /** The tarball's bytes: a file, an http(s) URL, or "-" for stdin. */
 async function openSource(source: string): Promise<AsyncIterable<Uint8Array>> {
@@ -30,16 +30,13 @@ export default defineCommand({
     message: { type: "string", alias: "m", description: "Commit message for the image's history", valueHint: "text" },
   },
   async run({ args, globals }) {
-    const store = openStore(globals);
-    try {
+    await withStore(globals, async (store) => {
       const image = await importRootfs(store, await openSource(args.source), {
         reference: args.reference,
         changes: args.change,
         message: args.message,
       });
       process.stdout.write(`${image.id}\n`);
-    } finally {
-      store.close();
-    }
+    });
   },
 });

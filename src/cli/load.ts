@@ -1,7 +1,7 @@
 import { ContainrError } from "../diag/errors.ts";
 import { loadImages } from "../image/archive.ts";
 import { defineCommand } from "./command.ts";
-import { openStore, platformFlag, platformOf } from "./image/common.ts";
+import { withStore, platformFlag, platformOf } from "./image/common.ts";
 
 export default defineCommand({
   meta: { name: "load", description: "Load images from a tar archive (OCI layout or docker-archive)" },
@@ -20,12 +20,9 @@ export default defineCommand({
       if (process.stdin.isTTY) throw new ContainrError("USAGE", "requested load from stdin, but stdin is a terminal", { hint: "use -i FILE or redirect stdin" });
       stream = Bun.stdin.stream() as unknown as ReadableStream<Uint8Array>;
     }
-    const store = openStore(globals);
-    try {
+    await withStore(globals, async (store) => {
       const lines = await loadImages(store, stream, { platform: platformOf(args.platform) });
       if (!args.quiet && lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
-    } finally {
-      store.close();
-    }
+    });
   },
 });

@@ -1,7 +1,7 @@
 import { pullImage } from "../image/pull.ts";
 import { displayName, shortId } from "../image/store.ts";
 import { defineCommand } from "./command.ts";
-import { openStore, platformFlag, platformOf, progressDisplay, tlsVerifyFlag } from "./image/common.ts";
+import { withStore, platformFlag, platformOf, progressDisplay, tlsVerifyFlag } from "./image/common.ts";
 
 export default defineCommand({
   meta: { name: "pull", description: "Download an image from a registry" },
@@ -12,8 +12,7 @@ export default defineCommand({
     tlsVerify: tlsVerifyFlag,
   },
   async run({ args, globals }) {
-    const store = openStore(globals);
-    try {
+    await withStore(globals, async (store) => {
       const progress = args.quiet ? undefined : progressDisplay();
       const result = await pullImage(store, args.image, { platform: platformOf(args.platform), tlsVerify: args.tlsVerify, progress });
       progress?.finish();
@@ -25,8 +24,6 @@ export default defineCommand({
         );
       }
       process.stdout.write(`${result.reference}\n`);
-    } finally {
-      store.close();
-    }
+    });
   },
 });

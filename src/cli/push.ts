@@ -1,6 +1,6 @@
 import { pushImage } from "../image/push.ts";
 import { defineCommand } from "./command.ts";
-import { openStore, tlsVerifyFlag } from "./image/common.ts";
+import { withStore, tlsVerifyFlag } from "./image/common.ts";
 
 export default defineCommand({
   meta: { name: "push", description: "Upload an image to the registry its name points at" },
@@ -10,8 +10,7 @@ export default defineCommand({
     tlsVerify: tlsVerifyFlag,
   },
   async run({ args, globals }) {
-    const store = openStore(globals);
-    try {
+    await withStore(globals, async (store) => {
       const short = (digest: string) => digest.slice(7, 19);
       const result = await pushImage(store, args.image, {
         tlsVerify: args.tlsVerify,
@@ -23,8 +22,6 @@ export default defineCommand({
       });
       if (!args.quiet) process.stderr.write(`${result.reference}: digest: ${result.digest} size: ${result.size}\n`);
       process.stdout.write(`${result.digest}\n`);
-    } finally {
-      store.close();
-    }
+    });
   },
 });

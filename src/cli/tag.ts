@@ -9,9 +9,9 @@ export default defineCommand({
     source: { type: "positional", description: "SOURCE_IMAGE[:TAG] or image ID", required: true },
     target: { type: "positional", description: "TARGET_IMAGE[:TAG]", required: true },
   },
-  run({ args, globals }) {
+  async run({ args, globals }) {
     const target = parseReference(args.target);
     if (target.digest) throw new ContainrError("USAGE", `refusing to create a tag with a digest reference: ${args.target}`);
-    withStore(globals, (store) => store.tagImage(store.requireImage(args.source).id, formatReference(target)));
+    await withStore(globals, (store) => store.tagImage(store.requireImage(args.source).id, formatReference(target)));
   },
 });

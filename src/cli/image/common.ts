@@ -12,11 +12,11 @@ export function openStore(globals: Record<string, unknown>): ImageStore {
   return ImageStore.open(String(globals.root ?? "/var/lib/containr"));
 }
 
-/** Open the store for a synchronous piece of work and close it after, whatever happens. */
-export function withStore<T>(globals: Record<string, unknown>, fn: (store: ImageStore) => T): T {
+/** Open the store, run fn, and close the store once fn is done, whatever happens. */
+export async function withStore<T>(globals: Record<string, unknown>, fn: (store: ImageStore) => Promise<T> | T): Promise<T> {
   const store = openStore(globals);
   try {
-    return fn(store);
+    return await fn(store);
   } finally {
     store.close();
   }
