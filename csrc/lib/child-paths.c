@@ -63,26 +63,27 @@ readonly_path (struct child_ctx *ctx, const char *path)
   return 0;
 }
 
-int
-child_apply_path_rules (struct child_ctx *ctx)
+/* apply to the path of every section of the given type, up to the first failure */
+static int
+apply_to_each_path (struct child_ctx *ctx, uint32_t type, int (*apply) (struct child_ctx *, const char *))
 {
   struct plan_iter it;
   struct plan_section_view s;
   plan_iter_init (ctx->plan, &it);
-  while (plan_next (&it, PLAN_READONLY_PATH, &s))
+  while (plan_next (&it, type, &s))
     {
-      int ret = readonly_path (ctx, (const char *) s.payload);
-      if (ret < 0)
-        return ret;
-    }
-  plan_iter_init (ctx->plan, &it);
-  while (plan_next (&it, PLAN_MASKED_PATH, &s))
-    {
-      int ret = mask_path (ctx, (const char *) s.payload);
+      int ret = apply (ctx, (const char *) s.payload);
       if (ret < 0)
         return ret;
     }
   return 0;
+}
+
+int
+child_apply_path_rules (struct child_ctx *ctx)
+{
+  int ret = apply_to_each_path (ctx, PLAN_READONLY_PATH, readonly_path);
+  return ret < 0 ? ret : apply_to_each_path (ctx, PLAN_MASKED_PATH, mask_path);
 }
 
 /* Where mknod is refused (a user namespace), bind the host's node of the same path, as runc. */
