@@ -1,7 +1,7 @@
 import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { reportError } from "../diag/log.ts";
 import { defineCommand } from "./command.ts";
-import { openStore } from "./image/common.ts";
+import { withStore } from "./image/common.ts";
 
 export default defineCommand({
   meta: { name: "rmi", description: "Remove one or more images (untag; delete when no name is left)" },
@@ -10,11 +10,10 @@ export default defineCommand({
     image: { type: "positional", description: "IMAGE [IMAGE...]: name[:tag], name@digest or ID", required: true },
   },
   passThrough: true,
-  run({ args, rest, globals }) {
+  async run({ args, rest, globals }) {
     const names = [args.image, ...rest];
-    const store = openStore(globals);
     let failed = 0;
-    try {
+    await withStore(globals, (store) => {
       for (const name of names) {
         try {
           const lines = store.removeImage(name, args.force);
@@ -26,9 +25,7 @@ export default defineCommand({
           reportError(toContainrError(err));
         }
       }
-    } finally {
-      store.close();
-    }
+    });
     if (failed > 0) throw new ContainrError("IMAGE_NOT_FOUND", `${failed} of ${names.length} images could not be removed`);
   },
 });

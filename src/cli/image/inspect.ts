@@ -2,7 +2,7 @@ import { toContainrError } from "../../diag/errors.ts";
 import { reportError } from "../../diag/log.ts";
 import { displayName, type ImageRecord, type ImageStore } from "../../image/store.ts";
 import { defineCommand } from "../command.ts";
-import { openStore } from "./common.ts";
+import { withStore } from "./common.ts";
 
 /** An image as `docker image inspect` shows it. */
 export function inspectImage(store: ImageStore, image: ImageRecord): Record<string, unknown> {
@@ -36,11 +36,10 @@ export default defineCommand({
     image: { type: "positional", description: "IMAGE [IMAGE...]", required: true },
   },
   passThrough: true,
-  run({ args, rest, globals }) {
-    const store = openStore(globals);
+  async run({ args, rest, globals }) {
     const found: Record<string, unknown>[] = [];
     let status = 0;
-    try {
+    await withStore(globals, (store) => {
       for (const name of [args.image, ...rest]) {
         try {
           found.push(inspectImage(store, store.requireImage(name)));
@@ -49,9 +48,7 @@ export default defineCommand({
           status = toContainrError(err).exit;
         }
       }
-    } finally {
-      store.close();
-    }
+    });
     process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
     // As Docker: what was found is printed, and a missing image still fails the command.
     return status === 0 ? 0 : 1;
