@@ -19,7 +19,7 @@ import type { ContainerDefaults } from "../image/manifest.ts";
 import { log } from "../diag/log.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES, dockerCapabilitySets, kernelLastCap, tweakCapabilities } from "../linux/capabilities.ts";
 import { nativeSeccompArch } from "../linux/seccomp/arch.ts";
-import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, devMount, devptsMount, mqueueMount, sysfsMount } from "../oci/defaults.ts";
+import { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS, OCI_VERSION, devMount, devptsMount, mqueueMount, sysfsMount } from "../oci/defaults.ts";
 import type { Device, DeviceCgroupRule, Mount, Namespace, Resources, Rlimit, Seccomp, Spec } from "../oci/spec.ts";
 import type { RunOptions } from "./run-options.ts";
 import { DOCKER_DEFAULT_SECCOMP_PROFILE } from "./seccomp-default.ts";
@@ -27,9 +27,8 @@ import { dockerSeccompToOci, type DockerSeccompProfile } from "./seccomp-profile
 import { canonicalSignal, DEFAULT_STOP_SIGNAL } from "../linux/signals.ts";
 import { resolveUser, type ResolvedUser } from "./users.ts";
 
-export const OCI_VERSION = "1.2.0";
-
-export { DEFAULT_MASKED_PATHS, DEFAULT_PATH_ENV, DEFAULT_READONLY_PATHS };
+// the tests check the built spec against these
+export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS };
 
 /** Where --init's binary appears inside the container (Docker's is /sbin/docker-init). */
 export const DEFAULT_INIT_PATH = "/sbin/containr-reaper";

@@ -6,6 +6,9 @@
  */
 import type { Mount, Namespace, Spec } from "./spec.ts";
 
+/** The version of the runtime spec containr writes and implements. */
+export const OCI_VERSION = "1.2.0";
+
 /** Docker's default PATH (oci.DefaultPathEnv), also runc spec's. */
 export const DEFAULT_PATH_ENV = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
 
@@ -48,7 +51,7 @@ const RUNC_NAMESPACES: Namespace["type"][] = ["pid", "network", "ipc", "uts", "m
  */
 export function runcBaseSpec(args: string[], hostname: string): Spec {
   return {
-    ociVersion: "1.2.0",
+    ociVersion: OCI_VERSION,
     process: {
       terminal: false,
       user: { uid: 0, gid: 0 },

@@ -33,13 +33,13 @@ import { encodePlan, InitHook } from "./plan.ts";
 import { withDeviceRules } from "./security.ts";
 import { writeIdMaps, type IdMaps } from "./userns.ts";
 import { SyncChannel } from "./protocol.ts";
+import { OCI_VERSION } from "../oci/defaults.ts";
 import {
   containerDir,
   ensureRoot,
   execFifoPath,
   isAlive,
   listIds,
-  OCI_VERSION,
   processStat,
   pausedMarker,
   readSavedSpec,

@@ -10,7 +10,8 @@ import { CAPABILITIES } from "../linux/capabilities.ts";
 import type { Resources } from "../oci/spec.ts";
 import { managerOf, type RuntimeContext } from "./container.ts";
 import { PROPAGATION } from "./mounts.ts";
-import { OCI_VERSION, containerDir, pausedMarker, readState, statusOf, withLock, type Status } from "./state.ts";
+import { OCI_VERSION } from "../oci/defaults.ts";
+import { containerDir, pausedMarker, readState, statusOf, withLock, type Status } from "./state.ts";
 
 function requireStatus(ctx: RuntimeContext, id: string, action: string, allowed: Status[]) {
   const dir = containerDir(ctx.root, id);

@@ -30,8 +30,6 @@ export interface ContainerState {
   cgroupPaths: Record<string, string>;
 }
 
-export const OCI_VERSION = "1.2.0";
-
 /** runc's rule for ids. */
 const ID_PATTERN = /^[\w+.-]+$/;
 
