@@ -52,6 +52,9 @@ int child_open_in_root (struct child_ctx *ctx, const char *path, int flags);
 int child_mkdir_in_root (struct child_ctx *ctx, const char *path, int as_file, uint32_t stage);
 /* "/proc/self/fd/N" for an fd. */
 void child_fd_path (char *buf, size_t cap, int fd);
+/* mount(2) onto what the O_PATH fd is (through its /proc/self/fd path, so no
+   symlink is followed on the way): 0 or -errno. */
+int child_mount_on_fd (const char *source, int fd, const char *fstype, unsigned long flags, const void *data);
 
 int child_setup_rootfs (struct child_ctx *ctx);          /* child-mounts.c: propagation, mounts, /dev, pivot */
 int child_finish_rootfs (struct child_ctx *ctx);         /* child-mounts.c: read-only root after the pivot */

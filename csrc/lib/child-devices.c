@@ -30,7 +30,7 @@ static const struct
 static int
 bind_host_device (struct child_ctx *ctx, int devfd, const struct default_device *d)
 {
-  char host[32], target[64];
+  char host[32];
   struct strbuf sb;
   sb_init (&sb, host, sizeof host);
   sb_add (&sb, "/dev/");
@@ -38,8 +38,7 @@ bind_host_device (struct child_ctx *ctx, int devfd, const struct default_device 
   int fd = openat (devfd, d->name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
   if (fd < 0)
     return child_fail (ctx, STAGE_DEVICES, errno, "create /dev/", d->name, NULL, NULL);
-  child_fd_path (target, sizeof target, fd);
-  int ret = mount (host, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+  int ret = child_mount_on_fd (host, fd, NULL, MS_BIND, NULL);
   close (fd);
   if (ret < 0)
     return child_fail (ctx, STAGE_DEVICES, -ret, "bind mount ", host, " on /dev/", d->name);

@@ -18,15 +18,13 @@ mask_path (struct child_ctx *ctx, const char *path)
   if (fd < 0)
     return errno == ENOENT ? 0 : child_fail (ctx, STAGE_MASKS, errno, "open the masked path ", path, " (linux.maskedPaths)", NULL);
   struct stat st;
-  char target[64];
-  child_fd_path (target, sizeof target, fd);
   int ret = fstat (fd, &st) < 0 ? -errno : 0;
   if (ret == 0)
     {
       if (S_ISDIR (st.st_mode))
-        ret = mount ("tmpfs", target, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0") < 0 ? -errno : 0;
+        ret = child_mount_on_fd ("tmpfs", fd, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "size=0");
       else
-        ret = mount ("/dev/null", target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+        ret = child_mount_on_fd ("/dev/null", fd, NULL, MS_BIND, NULL);
     }
   close (fd);
   if (ret < 0)
@@ -50,12 +48,11 @@ readonly_path (struct child_ctx *ctx, const char *path)
       fd = open (path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
       if (fd < 0)
         return child_fail (ctx, STAGE_MASKS, errno, "reopen the read-only path ", path, NULL, NULL);
-      child_fd_path (target, sizeof target, fd);
       struct statvfs sv;
       unsigned long keep = 0;
       if (fstatvfs (fd, &sv) == 0)
         keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
-      ret = mount (NULL, target, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, NULL) < 0 ? -errno : 0;
+      ret = child_mount_on_fd (NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, NULL);
       close (fd);
     }
   if (ret < 0)
@@ -96,9 +93,7 @@ bind_device (struct child_ctx *ctx, const char *path)
   int fd = child_open_in_root (ctx, path, O_PATH | O_NOFOLLOW);
   if (fd < 0)
     return child_fail (ctx, STAGE_DEVICES, -fd, "open ", path, " in the rootfs", NULL);
-  char target[64];
-  child_fd_path (target, sizeof target, fd);
-  ret = mount (path, target, NULL, MS_BIND, NULL) < 0 ? -errno : 0;
+  ret = child_mount_on_fd (path, fd, NULL, MS_BIND, NULL);
   close (fd);
   if (ret < 0)
     return child_fail (ctx, STAGE_DEVICES, -ret, "bind mount the host's ", path, " (linux.devices)", NULL);

@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <linux/openat2.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -96,6 +97,14 @@ child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t 
   if (msg.type != reply)
     return child_fail (ctx, stage, EPROTO, "unexpected message from the parent while waiting for ", what, NULL, NULL);
   return 0;
+}
+
+int
+child_mount_on_fd (const char *source, int fd, const char *fstype, unsigned long flags, const void *data)
+{
+  char target[64];
+  child_fd_path (target, sizeof target, fd);
+  return mount (source, target, fstype, flags, data) < 0 ? -errno : 0;
 }
 
 void
