@@ -52,6 +52,9 @@ int child_open_in_root (struct child_ctx *ctx, const char *path, int flags);
 int child_mkdir_in_root (struct child_ctx *ctx, const char *path, int as_file, uint32_t stage);
 /* "/proc/self/fd/N" for an fd. */
 void child_fd_path (char *buf, size_t cap, int fd);
+struct statvfs;
+/* The MS_ flags (nosuid, nodev, noexec, rdonly, atime) of a mount, from its statvfs. */
+unsigned long child_mount_flags (const struct statvfs *st);
 /* mount(2) onto what the O_PATH fd is (through its /proc/self/fd path, so no
    symlink is followed on the way): 0 or -errno. */
 int child_mount_on_fd (const char *source, int fd, const char *fstype, unsigned long flags, const void *data);

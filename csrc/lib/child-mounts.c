@@ -17,24 +17,7 @@ static unsigned long
 locked_flags (const char *target)
 {
   struct statvfs st;
-  if (statvfs (target, &st) < 0)
-    return 0;
-  unsigned long flags = 0;
-  if (st.f_flag & ST_NOSUID)
-    flags |= MS_NOSUID;
-  if (st.f_flag & ST_NODEV)
-    flags |= MS_NODEV;
-  if (st.f_flag & ST_NOEXEC)
-    flags |= MS_NOEXEC;
-  if (st.f_flag & ST_RDONLY)
-    flags |= MS_RDONLY;
-  if (st.f_flag & ST_NOATIME)
-    flags |= MS_NOATIME;
-  if (st.f_flag & ST_NODIRATIME)
-    flags |= MS_NODIRATIME;
-  if (st.f_flag & ST_RELATIME)
-    flags |= MS_RELATIME;
-  return flags;
+  return statvfs (target, &st) < 0 ? 0 : child_mount_flags (&st);
 }
 
 /* A bind remount that sets flags; retried with the flags the kernel locks. */

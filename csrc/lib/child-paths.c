@@ -51,7 +51,7 @@ readonly_path (struct child_ctx *ctx, const char *path)
       struct statvfs sv;
       unsigned long keep = 0;
       if (fstatvfs (fd, &sv) == 0)
-        keep = (sv.f_flag & ST_NOSUID ? MS_NOSUID : 0) | (sv.f_flag & ST_NODEV ? MS_NODEV : 0) | (sv.f_flag & ST_NOEXEC ? MS_NOEXEC : 0);
+        keep = child_mount_flags (&sv) & (MS_NOSUID | MS_NODEV | MS_NOEXEC);
       ret = child_mount_on_fd (NULL, fd, NULL, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_REC | keep, NULL);
       close (fd);
     }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "runtime.h"
@@ -97,6 +98,23 @@ child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t 
   if (msg.type != reply)
     return child_fail (ctx, stage, EPROTO, "unexpected message from the parent while waiting for ", what, NULL, NULL);
   return 0;
+}
+
+unsigned long
+child_mount_flags (const struct statvfs *st)
+{
+  static const struct
+  {
+    unsigned long st, ms;
+  } map[] = {
+    { ST_NOSUID, MS_NOSUID },   { ST_NODEV, MS_NODEV },           { ST_NOEXEC, MS_NOEXEC },     { ST_RDONLY, MS_RDONLY },
+    { ST_NOATIME, MS_NOATIME }, { ST_NODIRATIME, MS_NODIRATIME }, { ST_RELATIME, MS_RELATIME },
+  };
+  unsigned long flags = 0;
+  for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+    if (st->f_flag & map[i].st)
+      flags |= map[i].ms;
+  return flags;
 }
 
 int
