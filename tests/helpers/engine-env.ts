@@ -34,6 +34,19 @@ export interface EngineEnv {
   cleanUp(): Promise<void>;
 }
 
+/** Every process whose command line mentions text (a test's run root: monitors, exit commands). */
+export function processesMentioning(text: string): number[] {
+  const pids: number[] = [];
+  for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(text)) pids.push(Number(pid));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
 export async function until(what: string, fn: () => boolean, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
@@ -62,6 +75,7 @@ export async function engineEnv(prefix: string, layer: LayerSpec, config: Record
       env: { PATH: process.env.PATH ?? "/usr/bin:/bin", NO_COLOR: "1" },
       timeout: 60_000,
     });
+    if (res.exitCode === null) console.error(`containr ${args.join(" ")}: killed by ${res.signalCode}: ${res.stderr.toString()}`);
     return { status: res.exitCode ?? -1, stdout: res.stdout.toString(), stderr: res.stderr.toString() };
   };
   const pull = containr(["pull", "-q", ref]);
@@ -78,9 +92,9 @@ export async function engineEnv(prefix: string, layer: LayerSpec, config: Record
     async cleanUp() {
       for (const id of containr(["ps", "-aq", "--no-trunc"]).stdout.split("\n").filter(Boolean)) containr(["rm", "-f", "-v", id]);
       for (const name of containr(["volume", "ls", "-q"]).stdout.split("\n").filter(Boolean)) containr(["volume", "rm", "-f", name]);
-      for (const pid of readdirSync("/proc").filter((p) => /^\d+$/.test(p))) {
+      for (const pid of processesMentioning(runroot)) {
         try {
-          if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(runroot)) process.kill(Number(pid), "SIGKILL");
+          process.kill(pid, "SIGKILL");
         } catch {
           // gone
         }
