@@ -50,6 +50,8 @@ int sb_full (const struct strbuf *sb);
 int child_open_in_root (struct child_ctx *ctx, const char *path, int flags);
 /* mkdir -p of path (or of its parent and an empty file when as_file), inside the rootfs. */
 int child_mkdir_in_root (struct child_ctx *ctx, const char *path, int as_file, uint32_t stage);
+/* child_mkdir_in_root, then open what it made with flags: the fd, or child_fail's -err. */
+int child_make_in_root (struct child_ctx *ctx, const char *path, int as_file, int flags, uint32_t stage);
 /* "/proc/self/fd/N" for an fd. */
 void child_fd_path (char *buf, size_t cap, int fd);
 struct statvfs;

@@ -48,12 +48,10 @@ bind_host_device (struct child_ctx *ctx, int devfd, const struct default_device 
 int
 child_create_devices (struct child_ctx *ctx)
 {
-  int ret = child_mkdir_in_root (ctx, "/dev", 0, STAGE_DEVICES);
-  if (ret < 0)
-    return ret;
-  int devfd = child_open_in_root (ctx, "/dev", O_PATH | O_DIRECTORY);
+  int devfd = child_make_in_root (ctx, "/dev", 0, O_PATH | O_DIRECTORY, STAGE_DEVICES);
   if (devfd < 0)
-    return child_fail (ctx, STAGE_DEVICES, -devfd, "open /dev in the rootfs", NULL, NULL, NULL);
+    return devfd;
+  int ret = 0;
 
   for (size_t i = 0; i < sizeof devices / sizeof devices[0] && ret == 0; i++)
     {

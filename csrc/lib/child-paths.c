@@ -87,13 +87,10 @@ child_apply_path_rules (struct child_ctx *ctx)
 static int
 bind_device (struct child_ctx *ctx, const char *path)
 {
-  int ret = child_mkdir_in_root (ctx, path, 1, STAGE_DEVICES);
-  if (ret < 0)
-    return ret;
-  int fd = child_open_in_root (ctx, path, O_PATH | O_NOFOLLOW);
+  int fd = child_make_in_root (ctx, path, 1, O_PATH | O_NOFOLLOW, STAGE_DEVICES);
   if (fd < 0)
-    return child_fail (ctx, STAGE_DEVICES, -fd, "open ", path, " in the rootfs", NULL);
-  ret = child_mount_on_fd (path, fd, NULL, MS_BIND, NULL);
+    return fd;
+  int ret = child_mount_on_fd (path, fd, NULL, MS_BIND, NULL);
   close (fd);
   if (ret < 0)
     return child_fail (ctx, STAGE_DEVICES, -ret, "bind mount the host's ", path, " (linux.devices)", NULL);
@@ -119,12 +116,9 @@ child_create_spec_devices (struct child_ctx *ctx)
         return child_fail (ctx, STAGE_DEVICES, ENAMETOOLONG, "device path ", path, NULL, NULL);
       memcpy (parent, path, plen);
       parent[plen] = '\0';
-      int ret = child_mkdir_in_root (ctx, parent, 0, STAGE_DEVICES);
-      if (ret < 0)
-        return ret;
-      int dirfd = child_open_in_root (ctx, parent, O_PATH | O_DIRECTORY);
+      int dirfd = child_make_in_root (ctx, parent, 0, O_PATH | O_DIRECTORY, STAGE_DEVICES);
       if (dirfd < 0)
-        return child_fail (ctx, STAGE_DEVICES, -dirfd, "open ", parent, " in the rootfs", NULL);
+        return dirfd;
       const char *name = slash ? slash + 1 : path;
       unlinkat (dirfd, name, 0); /* replace what the image has there */
       if (mknodat (dirfd, name, d.mode, makedev (d.major, d.minor)) < 0)
@@ -133,7 +127,7 @@ child_create_spec_devices (struct child_ctx *ctx)
           close (dirfd);
           if (saved != EPERM)
             return child_fail (ctx, STAGE_DEVICES, saved, "mknod ", path, " (linux.devices)", NULL);
-          ret = bind_device (ctx, path);
+          int ret = bind_device (ctx, path);
           if (ret < 0)
             return ret;
           continue;

@@ -153,6 +153,16 @@ child_open_in_root (struct child_ctx *ctx, const char *path, int flags)
 }
 
 int
+child_make_in_root (struct child_ctx *ctx, const char *path, int as_file, int flags, uint32_t stage)
+{
+  int ret = child_mkdir_in_root (ctx, path, as_file, stage);
+  if (ret < 0)
+    return ret;
+  int fd = child_open_in_root (ctx, path, flags);
+  return fd < 0 ? child_fail (ctx, stage, -fd, "open ", path, " in the rootfs", NULL) : fd;
+}
+
+int
 child_mkdir_in_root (struct child_ctx *ctx, const char *path, int as_file, uint32_t stage)
 {
   int fd = openat2_in_root (ctx->rootfd, path, O_PATH);
