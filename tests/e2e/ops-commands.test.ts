@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { engineEnv, until, type EngineEnv } from "../helpers/engine-env.ts";
+import { engineEnv, type EngineEnv } from "../helpers/engine-env.ts";
 
 let env: EngineEnv;
 
