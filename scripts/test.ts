@@ -1,7 +1,7 @@
 #!/usr/bin/env bun
 /**
- * npm test: build everything (the e2e tests drive the compiled binary), run the
- * whole suite with bun test, and finish with one plain line
+ * npm test: build everything (the e2e tests drive the compiled binary), check
+ * the types, run the whole suite with bun test, and finish with one plain line
  * "N passed, N failed, N skipped" read from bun's JUnit report.
  *
  * Extra arguments go to bun test (a path filter, -t NAME, ...).
@@ -17,6 +17,10 @@ if (process.getuid?.() === 0) await $`bash ${join(root, "scripts/test-host-setup
 await $`${process.execPath} ${join(root, "scripts/build.ts")}`.cwd(root);
 rmSync(report, { force: true });
 
+// bun test does not check types: tsc does, and a type error counts as a failed test.
+const typecheck = Bun.spawnSync([join(root, "node_modules/.bin/tsc"), "--noEmit", "-p", root], { stdout: "inherit", stderr: "inherit" });
+if (typecheck.exitCode !== 0) console.error("typecheck (tsc --noEmit) failed");
+
 const run = Bun.spawn(
   [process.execPath, "test", "--reporter=junit", `--reporter-outfile=${report}`, ...process.argv.slice(2)],
   { cwd: root, stdio: ["inherit", "inherit", "inherit"] },
@@ -31,7 +35,8 @@ if (existsSync(report)) {
     counts[key] = Number(head.match(new RegExp(`\\b${key}="(\\d+)"`))?.[1] ?? 0);
   }
 }
-const failed = counts.failures + counts.errors + (status !== 0 && counts.failures + counts.errors === 0 ? 1 : 0);
+const typeErrors = typecheck.exitCode === 0 ? 0 : 1;
+const failed = counts.failures + counts.errors + (status !== 0 && counts.failures + counts.errors === 0 ? 1 : 0) + typeErrors;
 const passed = counts.tests - counts.failures - counts.errors - counts.skipped;
 console.log(`${passed} passed, ${failed} failed, ${counts.skipped} skipped`);
-process.exit(status);
+process.exit(status !== 0 ? status : typeErrors);
