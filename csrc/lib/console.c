@@ -11,7 +11,6 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
-#include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
 #include "containr.h"
@@ -154,15 +153,9 @@ containr_tty_relay (int master, int pid)
   if (is_tty)
     tcsetattr (STDIN_FILENO, TCSANOW, &saved_tio);
 
-  int status = 0, ret;
-  do
-    ret = waitpid (pid, &status, __WALL);
-  while (ret < 0 && errno == EINTR);
-  int saved = errno;
+  int status = containr_reap (pid);
   for (size_t i = 0; i < sizeof forwarded / sizeof forwarded[0]; i++)
     sigaction (forwarded[i], &old[i], NULL);
   relay_target = 0;
-  if (ret < 0)
-    return -saved;
-  return WIFSIGNALED (status) ? 128 + WTERMSIG (status) : WEXITSTATUS (status);
+  return status;
 }

@@ -73,17 +73,9 @@ CONTAINR_EXPORT int
 containr_wait_forwarding (int pid)
 {
   containr_forward_signals (pid);
-  int status = 0, ret;
-  do
-    ret = waitpid (pid, &status, __WALL);
-  while (ret < 0 && errno == EINTR);
-  int saved = errno;
+  int status = containr_reap (pid);
   containr_stop_forwarding ();
-  if (ret < 0)
-    return -saved;
-  if (WIFSIGNALED (status))
-    return 128 + WTERMSIG (status);
-  return WEXITSTATUS (status);
+  return status;
 }
 
 /* FFI: reap a child without forwarding (after an error). Exit status as above, or -errno. */
