@@ -8,8 +8,8 @@
 /* Wait until fd is readable, at most timeout_ms (-1: forever), retrying on
    EINTR: 1 readable (or hung up), 0 on timeout, -errno. */
 int fdio_wait_readable (int fd, int timeout_ms);
-/* Write all len bytes, retrying on EINTR: 0, or -1 with errno set (a write
-   that writes nothing counts as a failure). */
+/* Write all len bytes, retrying on EINTR: 0, or -errno (-EIO for a write
+   that writes nothing). */
 int fdio_write_all (int fd, const char *buf, size_t len);
 /* Receive one message of at most cap bytes, retrying on EINTR, with the fd
    it carries (SCM_RIGHTS, close-on-exec) in *fd, -1 when none; flags are

@@ -28,7 +28,7 @@ fdio_write_all (int fd, const char *buf, size_t len)
       if (n < 0 && errno == EINTR)
         continue;
       if (n <= 0)
-        return -1;
+        return n < 0 ? -errno : -EIO;
       buf += n;
       len -= (size_t) n;
     }

@@ -9,6 +9,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include "containr.h"
+#include "fdio.h"
 #include "plan.h"
 #include "init-helper.h"
 
@@ -22,19 +23,11 @@ plan_memfd (const uint8_t *buf, uint32_t len)
   int fd = memfd_create ("containr-plan", MFD_CLOEXEC | MFD_ALLOW_SEALING);
   if (fd < 0)
     return -errno;
-  uint32_t done = 0;
-  while (done < len)
+  int ret = fdio_write_all (fd, (const char *) buf, len);
+  if (ret < 0)
     {
-      ssize_t n = write (fd, buf + done, len - done);
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n <= 0)
-        {
-          int saved = n < 0 ? errno : EIO;
-          close (fd);
-          return -saved;
-        }
-      done += n;
+      close (fd);
+      return ret;
     }
   /* the helper reads exactly what was validated here */
   if (fcntl (fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
