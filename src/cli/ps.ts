@@ -91,6 +91,7 @@ export function containerRow(summary: ContainerSummary, noTrunc: boolean): Conta
     State: state.Status,
     Status: containerStatus({
       running: state.Running,
+      paused: state.Paused,
       restarting: state.Restarting,
       exitCode: state.ExitCode,
       startedAt: state.StartedAt,
@@ -170,7 +171,8 @@ export default defineCommand({
       if (last > 0) records = records.slice(0, last);
       const rows = records
         .map((record) => summarize(ctx, record))
-        .filter((s) => (all || s.state.Status === "running" || s.state.Status === "restarting") && filter(s))
+        // without -a, Docker lists every container whose processes exist: running, restarting or paused
+        .filter((s) => (all || s.state.Running) && filter(s))
         .map((s) => containerRow(s, args.noTrunc));
       // -q wins over a table format, as docker/cli's NewContainerFormat
       let format = args.format ?? "";

@@ -8,6 +8,7 @@
 import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import { killContainer } from "../runtime/container.ts";
+import { resumeContainer } from "../runtime/manage.ts";
 import { monitorAlive, observe, readExitFile, updateEngineState } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import { hostConfigOfRecord } from "./create.ts";
@@ -67,6 +68,20 @@ export function killRunning(ctx: EngineContext, record: ContainerRecord, signal:
 }
 
 /**
+ * Send a signal as stop and rm -f do. A paused container's processes are
+ * frozen and would not act on it (not even on SIGKILL) until thawed, so the
+ * container is resumed after the signal, as Docker does.
+ */
+function signalContainer(ctx: EngineContext, record: ContainerRecord, signal: number, what: string): void {
+  try {
+    killContainer(ctx.runtime, record.id, signal);
+    if (observe(ctx, record).state.Paused) resumeContainer(ctx.runtime, record.id);
+  } catch (err) {
+    log.debug(`${what} ${record.id}: ${toContainrError(err).message}`);
+  }
+}
+
+/**
  * `stop -t N`: the stop signal, then SIGKILL after N seconds; returns when
  * the container is stopped and cleaned up. A stopped container is left alone.
  */
@@ -80,18 +95,8 @@ export async function stopContainer(ctx: EngineContext, record: ContainerRecord,
   const seconds = timeoutSeconds ?? config.StopTimeout ?? 10;
   const gone = () => !observe(ctx, record).state.Running;
   if (!state.Restarting) {
-    try {
-      killContainer(ctx.runtime, record.id, parseSignal(config.StopSignal ?? "SIGTERM"));
-    } catch (err) {
-      log.debug(`stop ${record.id}: ${toContainrError(err).message}`);
-    }
-    if (seconds < 0 || !(await until(gone, seconds * 1000))) {
-      try {
-        killContainer(ctx.runtime, record.id, SIGKILL);
-      } catch (err) {
-        log.debug(`stop ${record.id}: ${toContainrError(err).message}`);
-      }
-    }
+    signalContainer(ctx, record, parseSignal(config.StopSignal ?? "SIGTERM"), "stop");
+    if (seconds < 0 || !(await until(gone, seconds * 1000))) signalContainer(ctx, record, SIGKILL, "stop");
   }
   if (!(await settled(ctx, record, 30_000))) {
     throw new ContainrError("TIMEOUT", `container ${record.id} did not stop`, { hint: "try `containr rm -f`" });
@@ -136,11 +141,7 @@ export async function removeContainer(ctx: EngineContext, record: ContainerRecor
     updateEngineState(ctx, record.id, (s) => {
       s.manuallyStopped = true;
     });
-    try {
-      killContainer(ctx.runtime, record.id, SIGKILL);
-    } catch (err) {
-      log.debug(`rm ${record.id}: ${toContainrError(err).message}`);
-    }
+    signalContainer(ctx, record, SIGKILL, "rm");
     await settled(ctx, record, 10_000);
   }
   destroyContainer(ctx, record, { removeAnonymousVolumes: removeVolumes });

@@ -79,6 +79,26 @@ test("pause and unpause freeze and thaw the container", async () => {
   expect(containr(["unpause", "busy"]).stderr).toContain("is not paused");
 });
 
+test("a paused container is listed by ps, and stop and rm -f end it (its frozen processes are thawed)", () => {
+  const { containr, ref } = env;
+  for (const [name, command] of [
+    ["frozen-stop", ["stop", "-t", "1", "frozen-stop"]],
+    ["frozen-rm", ["rm", "-f", "frozen-rm"]],
+  ] as const) {
+    expect(containr(["run", "-d", "--name", name, ref, "sleep", "300"]).status).toBe(0);
+    expect(containr(["pause", name]).status).toBe(0);
+    expect(containr(["ps", "--filter", `name=${name}`, "--format", "{{.Names}} {{.Status}}"]).stdout).toMatch(new RegExp(`^${name} Up .* \\(Paused\\)\n$`));
+    const started = Date.now();
+    const ended = containr([...command]);
+    expect(ended.stderr).toBe("");
+    expect(ended.status).toBe(0);
+    expect(Date.now() - started).toBeLessThan(8_000); // not the 30 s "did not stop" timeout
+  }
+  expect(containr(["ps", "-a", "--filter", "name=frozen-stop", "--format", "{{.Status}}"]).stdout).toStartWith("Exited (137)");
+  expect(containr(["ps", "-aq", "--filter", "name=frozen-rm"]).stdout).toBe("");
+  containr(["rm", "frozen-stop"]);
+});
+
 test("rename, port", () => {
   const { containr } = env;
   expect(containr(["rename", "busy", "renamed"]).status).toBe(0);
