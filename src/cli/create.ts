@@ -1,3 +1,4 @@
+import { log } from "../diag/log.ts";
 import { createContainer } from "../engine/create.ts";
 import { parseRunOptions } from "../engine/run-options.ts";
 import { defineCommand } from "./command.ts";
@@ -13,7 +14,8 @@ export default defineCommand({
     const options = parseRunOptions({ image: args.image, command: rest, flags: { ...flags, detach: true } });
     const logConfig = logConfigOf(args.logDriver, args.logOpt);
     return withEngine(globals, async (ctx) => {
-      for (const warning of options.warnings) process.stderr.write(`WARNING: ${warning}\n`);
+      // through the logger, so that --log-format json and --log-level apply to them
+      for (const warning of options.warnings) log.warn(warning);
       const record = await createContainer(ctx, {
         options,
         log: logConfig,

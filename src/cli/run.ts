@@ -36,7 +36,8 @@ export default defineCommand({
     const options = parseRunOptions({ image: args.image, command: rest, flags: { ...runFlagsOf(args), detach: args.detach, sigProxy: args.sigProxy } });
     const logConfig = logConfigOf(args.logDriver, args.logOpt);
     return withEngine(globals, async (ctx) => {
-      for (const warning of options.warnings) process.stderr.write(`WARNING: ${warning}\n`);
+      // through the logger, so that --log-format json and --log-level apply to them
+      for (const warning of options.warnings) log.warn(warning);
       const progress = progressDisplay();
       const record = await createContainer(ctx, {
         options,
