@@ -27,9 +27,6 @@ import { dockerSeccompToOci, type DockerSeccompProfile } from "./seccomp-profile
 import { canonicalSignal, DEFAULT_STOP_SIGNAL } from "../linux/signals.ts";
 import { resolveUser, type ResolvedUser } from "./users.ts";
 
-// the tests check the built spec against these
-export { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS };
-
 /** Where --init's binary appears inside the container (Docker's is /sbin/docker-init). */
 export const DEFAULT_INIT_PATH = "/sbin/containr-reaper";
 

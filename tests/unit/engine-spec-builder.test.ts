@@ -3,13 +3,12 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { ContainerDefaults } from "../../src/image/manifest.ts";
 import { CAPABILITIES, DOCKER_DEFAULT_CAPABILITIES } from "../../src/linux/capabilities.ts";
+import { DEFAULT_MASKED_PATHS, DEFAULT_READONLY_PATHS } from "../../src/oci/defaults.ts";
 import type { Mount, Spec } from "../../src/oci/spec.ts";
 import { parseRunOptions, type RunFlags } from "../../src/engine/run-options.ts";
 import {
   boundingCapabilities,
   buildSpec,
-  DEFAULT_MASKED_PATHS,
-  DEFAULT_READONLY_PATHS,
   hostDevices,
   RLIM_INFINITY,
   type BuiltSpec,
