@@ -12,7 +12,8 @@
  * Docker's protocol: `get` with the server URL on stdin, {"Username",
  * "Secret"} on stdout.
  */
-import { chmodSync, existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../native/replace-file.ts";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
@@ -135,10 +136,7 @@ export async function lookupCredentials(domain: string): Promise<Credentials | u
 
 function writeAuthFile(path: string, file: AuthFile): void {
   mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const tmp = `${path}.${process.pid}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
-  chmodSync(tmp, 0o600);
-  renameSync(tmp, path);
+  replaceFile(path, `${JSON.stringify(file, null, 2)}\n`, 0o600);
 }
 
 /** Store credentials for a registry in containr's auth.json. */

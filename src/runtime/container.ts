@@ -4,7 +4,8 @@
  * that creates something registers its undo, so a failure leaves nothing
  * behind: no process, cgroup, mount or state directory.
  */
-import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, renameSync, rmSync, statSync, unlinkSync, writeFileSync } from "node:fs";
+import { replaceFile } from "../native/replace-file.ts";
+import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
 import { failpoint } from "../diag/failpoints.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
@@ -98,9 +99,7 @@ const START_TIMEOUT_MS = 30_000;
 const KILL_TIMEOUT_MS = 10_000;
 
 export function writePidFile(path: string, pid: number): void {
-  const tmp = `${path}.tmp`;
-  writeFileSync(tmp, String(pid), { mode: 0o644 });
-  renameSync(tmp, path);
+  replaceFile(path, String(pid), 0o644, { durable: false });
 }
 
 /** The container's init: a child of this process (containr-init clones it with CLONE_PARENT). */

@@ -5,7 +5,8 @@
  * time (/proc/<pid>/stat field 22) must match, so a reused pid is never
  * mistaken for the container.
  */
-import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, statSync, writeFileSync, writeSync } from "node:fs";
+import { replaceFile } from "../native/replace-file.ts";
+import { closeSync, constants, existsSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import type { Spec } from "../oci/spec.ts";
@@ -84,15 +85,7 @@ export const execFifoPath = (dir: string) => join(dir, "exec.fifo");
  * and it costs milliseconds on every create when --root is on a disk.
  */
 export function writeState(dir: string, state: ContainerState): void {
-  const target = join(dir, "state.json");
-  const tmp = `${target}.tmp`;
-  const fd = openSync(tmp, "w", 0o600);
-  try {
-    writeSync(fd, JSON.stringify(state));
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, target);
+  replaceFile(join(dir, "state.json"), JSON.stringify(state), 0o600, { durable: false });
 }
 
 export function readState(root: string, id: string): ContainerState {
