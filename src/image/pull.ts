@@ -201,16 +201,14 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
   const tar = options.compression === "none" ? streamOf(hashed()) : decompress(hashed(), options.compression, releaseSource);
   const releaseTar = options.compression === "none" ? releaseSource : release;
   const reader = tar.getReader();
-  // Every other stage throws ContainrErrors; anything else comes from the decompressor: the blob is corrupt.
+  // Every other stage throws ContainrErrors; anything else comes from the decompressor.
   const readTarBytes = async () => {
     try {
       return await reader.read();
     } catch (err) {
       if (err instanceof ContainrError) throw err;
       const why = `cannot ${options.compression === "none" ? "read" : `decompress (${options.compression})`}: ${err instanceof Error ? err.message : String(err)}`;
-      throw options.digest
-        ? new ContainrError("DIGEST_MISMATCH", `blob ${options.digest} is corrupt: ${why}`, { hint: "pull again; if it persists the registry serves corrupt content" })
-        : new ContainrError("INVALID_ARCHIVE", `layer tarball is corrupt: ${why}`);
+      throw new ContainrError("INVALID_ARCHIVE", `layer tarball is corrupt: ${why}`);
     }
   };
   // The consumer (unpackLayer, or the diffID hash) is done with a chunk once it asks for the next one.
@@ -267,8 +265,23 @@ export async function ingestLayer(store: ImageStore, source: AsyncIterable<Uint8
   } catch (err) {
     await reader.cancel().catch(() => {});
     if (tmpDir) rmSync(tmpDir, { recursive: true, force: true });
-    throw err;
+    throw options.digest ? asCorruptBlob(err, options.digest) : err;
   }
+}
+
+/**
+ * A blob whose content fails to decompress or to read as a tar stops the pull
+ * before its digest can be checked; most often the download was damaged, so
+ * it is reported as the blob's digest failure (pull again), whichever stage
+ * noticed first. Other errors (unsafe paths, a full disk) keep their code.
+ */
+function asCorruptBlob(err: unknown, digest: string): unknown {
+  if (err instanceof ContainrError && err.code !== "INVALID_ARCHIVE") return err;
+  const why = err instanceof Error ? err.message : String(err);
+  return new ContainrError("DIGEST_MISMATCH", `blob ${digest} is corrupt: ${why}`, {
+    hint: "pull again; if it persists the registry serves corrupt content",
+    cause: err,
+  });
 }
 
 interface LayerJob {
