@@ -11,7 +11,7 @@
  * through an fd of its directory: /proc/self/fd/N/attach (podman does the same).
  */
 import { closeSync, constants, openSync } from "node:fs";
-import { createConnection, type Socket } from "node:net";
+import type { Socket } from "bun";
 import { ContainrError } from "../diag/errors.ts";
 import type { ExitRecord } from "./container-state.ts";
 
@@ -69,38 +69,111 @@ class FrameReader {
   }
 }
 
-async function connectMonitor(runDir: string): Promise<Socket> {
-  let dirFd: number;
-  try {
-    dirFd = openSync(runDir, constants.O_RDONLY | constants.O_DIRECTORY);
-  } catch {
-    throw new ContainrError("INVALID_STATE", "the container has no monitor to attach to", { hint: "start the container first" });
+/**
+ * The callbacks of one monitor connection. Bun.connect, not node:net: the
+ * bundle hoists every builtin a module imports to the top, and node:net
+ * (with node:stream under it) costs every command ~10 ms to load.
+ */
+interface ConnectionEvents {
+  data?(chunk: Uint8Array): void;
+  /** the connection ended (the monitor closed it, or an error): called once */
+  closed(): void;
+}
+
+/**
+ * A connection to the monitor's attach socket. Bun's write takes what the
+ * socket buffer has room for; the rest waits here for `drain`, in order.
+ */
+class MonitorConnection {
+  private pending: Uint8Array[] = [];
+  private shutdownAfterFlush = false;
+  private socket!: Socket<undefined>;
+
+  private constructor() {}
+
+  static async open(runDir: string, events: ConnectionEvents): Promise<MonitorConnection> {
+    let dirFd: number;
+    try {
+      dirFd = openSync(runDir, constants.O_RDONLY | constants.O_DIRECTORY);
+    } catch {
+      throw new ContainrError("INVALID_STATE", "the container has no monitor to attach to", { hint: "start the container first" });
+    }
+    const connection = new MonitorConnection();
+    let ended = false;
+    const closed = () => {
+      if (ended) return;
+      ended = true;
+      events.closed();
+    };
+    try {
+      connection.socket = await Bun.connect({
+        unix: `/proc/self/fd/${dirFd}/attach`,
+        socket: {
+          data: (_socket, chunk) => events.data?.(chunk),
+          drain: () => connection.flush(),
+          // the monitor's end of the stream: nothing more comes, and we are done too
+          end: (socket) => {
+            socket.terminate();
+            closed();
+          },
+          close: closed,
+          error: closed,
+        },
+      });
+    } catch (err) {
+      throw new ContainrError("INVALID_STATE", `attach: the container's monitor does not answer: ${(err as Error).message}`, { hint: "is the container running?" });
+    } finally {
+      closeSync(dirFd);
+    }
+    return connection;
   }
-  try {
-    return await new Promise<Socket>((resolve, reject) => {
-      const s = createConnection({ path: `/proc/self/fd/${dirFd}/attach`, allowHalfOpen: true });
-      s.once("connect", () => resolve(s));
-      s.once("error", (err) =>
-        reject(new ContainrError("INVALID_STATE", `attach: the container's monitor does not answer: ${err.message}`, { hint: "is the container running?" })),
-      );
-    });
-  } finally {
-    closeSync(dirFd);
+
+  write(data: Uint8Array | string): void {
+    const bytes = typeof data === "string" ? new TextEncoder().encode(data) : data;
+    if (this.pending.length > 0) {
+      this.pending.push(bytes);
+      return;
+    }
+    const written = this.socket.write(bytes);
+    if (written < bytes.length) this.pending.push(bytes.subarray(Math.max(written, 0)));
+  }
+
+  private flush(): void {
+    while (this.pending.length > 0) {
+      const head = this.pending[0]!;
+      const written = this.socket.write(head);
+      if (written < head.length) {
+        this.pending[0] = head.subarray(Math.max(written, 0));
+        return;
+      }
+      this.pending.shift();
+    }
+    if (this.shutdownAfterFlush) this.socket.shutdown();
+  }
+
+  /** End our sending side once everything queued is out (the monitor sees EOF on our input). */
+  shutdown(): void {
+    if (this.pending.length > 0) this.shutdownAfterFlush = true;
+    else this.socket.shutdown();
+  }
+
+  /** Close both sides now: the monitor sees the client hang up (a detach), not the end of its input. */
+  close(): void {
+    this.socket.terminate();
   }
 }
 
 /** Set the window size of a container's terminal (the monitor applies TIOCSWINSZ to the pty master). */
 export async function resizeTerminal(runDir: string, rows: number, columns: number): Promise<void> {
-  const socket = await connectMonitor(runDir);
+  const { promise: done, resolve } = Promise.withResolvers<void>();
+  const connection = await MonitorConnection.open(runDir, { closed: resolve });
   const request = new Uint8Array(5);
   request[0] = "w".charCodeAt(0);
   new DataView(request.buffer).setUint16(1, rows);
   new DataView(request.buffer).setUint16(3, columns);
-  await new Promise<void>((resolve) => {
-    socket.on("close", () => resolve());
-    socket.on("error", () => resolve());
-    socket.end(request);
-  });
+  connection.write(request);
+  connection.shutdown();
+  await done;
 }
 
 /**
@@ -111,28 +184,16 @@ export async function resizeTerminal(runDir: string, rows: number, columns: numb
  */
 export async function attachTo(runDir: string, mode: AttachMode, handlers: AttachHandlers, takeOverExit = false): Promise<Attachment> {
   const reader = new FrameReader(handlers);
-  const socket = await connectMonitor(runDir);
-  socket.write(takeOverExit ? HELLO[mode].toUpperCase() : HELLO[mode]);
-  const done = new Promise<ExitRecord | undefined>((resolve) => {
-    socket.on("data", (chunk: Buffer) => reader.push(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength)));
-    // allowHalfOpen: the monitor's end of the stream does not close our side by itself
-    socket.on("end", () => {
-      socket.destroy();
-      resolve(reader.exit);
-    });
-    socket.on("close", () => resolve(reader.exit));
-    socket.on("error", () => resolve(reader.exit));
+  const { promise: done, resolve } = Promise.withResolvers<ExitRecord | undefined>();
+  const connection = await MonitorConnection.open(runDir, {
+    data: (chunk) => reader.push(chunk),
+    closed: () => resolve(reader.exit),
   });
+  connection.write(takeOverExit ? HELLO[mode].toUpperCase() : HELLO[mode]);
   return {
-    write: (data) => {
-      socket.write(data);
-    },
-    endInput: () => {
-      socket.end();
-    },
-    close: () => {
-      socket.destroy();
-    },
+    write: (data) => connection.write(data),
+    endInput: () => connection.shutdown(),
+    close: () => connection.close(),
     done,
   };
 }
