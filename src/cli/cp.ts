@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { copyFromContainer, copyToContainer } from "../engine/copy.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
+import { writeStdout } from "./output.ts";
 
 /** CONTAINER:PATH, as docker/cli splits it (a path with a "/" before the first ":" is local). */
 function splitContainerPath(arg: string): { container?: string; path: string } {
@@ -29,7 +30,7 @@ export default defineCommand({
     return withEngine(globals, async (ctx) => {
       if (from.container !== undefined) {
         const record = ctx.records.get(from.container);
-        const dest = to.path === "-" ? { write: (chunk: Uint8Array) => void process.stdout.write(chunk) } : to.path;
+        const dest = to.path === "-" ? { write: (chunk: Uint8Array) => void writeStdout(chunk) } : to.path;
         await copyFromContainer(ctx, record, from.container, from.path, dest, options);
         return;
       }

@@ -4,6 +4,7 @@ import { parseRunOptions } from "../engine/run-options.ts";
 import { defineCommand } from "./command.ts";
 import { createFlags, logConfigOf, runFlagsOf, withEngine } from "./container/common.ts";
 import { progressDisplay } from "./image/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "create", description: "Create a new container" },
@@ -21,9 +22,9 @@ export default defineCommand({
         log: logConfig,
         securityOpt: flags.securityOpt,
         progress: progressDisplay(),
-        notice: (line) => process.stderr.write(`${line}\n`),
+        notice: (line) => writeStderr(`${line}\n`),
       });
-      process.stdout.write(`${record.id}\n`);
+      writeStdout(`${record.id}\n`);
     });
   },
 });

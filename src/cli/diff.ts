@@ -1,6 +1,7 @@
 import { diffContainer } from "../engine/operations.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "diff", description: "Inspect changes to files or directories on a container's filesystem" },
@@ -10,7 +11,7 @@ export default defineCommand({
   run({ args, globals }) {
     return withEngine(globals, (ctx) => {
       const changes = diffContainer(ctx, ctx.records.get(args.container));
-      process.stdout.write(changes.map((c) => `${c.Kind} ${c.Path}\n`).join(""));
+      writeStdout(changes.map((c) => `${c.Kind} ${c.Path}\n`).join(""));
     });
   },
 });

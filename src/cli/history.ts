@@ -6,6 +6,7 @@ import { ellipsis } from "./format/table.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { humanSizeWithPrecision, rfc3339, unixAgo } from "./format/units.ts";
 import { withStore } from "./image/common.ts";
+import { writeStdout } from "./output.ts";
 
 /** docker/cli's history formats (cli/command/image/formatter_history.go). */
 const DEFAULT_FORMAT = "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}";
@@ -106,6 +107,6 @@ export default defineCommand({
     });
     const options = { human: args.human !== false, noTrunc: args.noTrunc === true };
     const rows = entries.map((e) => historyRow(e, options));
-    process.stdout.write(formatRows(historyFormat(args.format, args.quiet === true, options.human), rows, HISTORY_HEADERS));
+    writeStdout(formatRows(historyFormat(args.format, args.quiet === true, options.human), rows, HISTORY_HEADERS));
   },
 });

@@ -5,6 +5,7 @@ import { tableFormatFlag } from "./format/flags.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { goTimeString, humanSize, humanSizeWithPrecision, unixAgo } from "./format/units.ts";
 import { withStore } from "./image/common.ts";
+import { writeStdout } from "./output.ts";
 
 /** docker/cli's image formats (cli/command/formatter/image.go). */
 const DEFAULT_FORMAT = "table {{.Repository}}\t{{.Tag}}\t{{.ID}}\t{{.CreatedSince}}\t{{.Size}}";
@@ -135,6 +136,6 @@ export default defineCommand({
     const options = { digests: args.digests === true, noTrunc: args.noTrunc === true };
     let rows = images.flatMap((image) => imageRows(image, options));
     if (filter) rows = rows.filter((r) => r.Repository === familiarName(filter) && (filter.tag === undefined || r.Tag === filter.tag));
-    process.stdout.write(formatRows(imageFormat(args.format, args.quiet === true, options.digests), rows, IMAGE_HEADERS));
+    writeStdout(formatRows(imageFormat(args.format, args.quiet === true, options.digests), rows, IMAGE_HEADERS));
   },
 });

@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { importRootfs } from "../image/import.ts";
 import { defineCommand } from "./command.ts";
 import { withStore } from "./image/common.ts";
+import { writeStdout } from "./output.ts";
 
 /** The tarball's bytes: a file, an http(s) URL, or "-" for stdin. */
 async function openSource(source: string): Promise<AsyncIterable<Uint8Array>> {
@@ -36,7 +37,7 @@ export default defineCommand({
         changes: args.change,
         message: args.message,
       });
-      process.stdout.write(`${image.id}\n`);
+      writeStdout(`${image.id}\n`);
     });
   },
 });

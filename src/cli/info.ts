@@ -5,6 +5,7 @@ import { withEngine } from "./container/common.ts";
 import { parseTemplate } from "./format/template.ts";
 import { bytesSize } from "./format/units.ts";
 import pkg from "../../package.json" with { type: "json" };
+import { writeStdout } from "./output.ts";
 
 /** docker info's text (docker/cli's prettyPrintInfo), for the fields containr has. */
 function prettyInfo(info: SystemInfo): string {
@@ -56,9 +57,9 @@ export default defineCommand({
     const template = args.format !== undefined && args.format !== "json" ? parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")) : undefined;
     return withEngine(globals, (ctx) => {
       const info = systemInfo(ctx);
-      if (args.format === "json") process.stdout.write(`${JSON.stringify(info)}\n`);
-      else if (template !== undefined) process.stdout.write(`${template.execute(info)}\n`);
-      else process.stdout.write(prettyInfo(info));
+      if (args.format === "json") writeStdout(`${JSON.stringify(info)}\n`);
+      else if (template !== undefined) writeStdout(`${template.execute(info)}\n`);
+      else writeStdout(prettyInfo(info));
     });
   },
 });

@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { loadImages } from "../image/archive.ts";
 import { defineCommand } from "./command.ts";
 import { withStore, platformFlag, platformOf } from "./image/common.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "load", description: "Load images from a tar archive (OCI layout or docker-archive)" },
@@ -22,7 +23,7 @@ export default defineCommand({
     }
     await withStore(globals, async (store) => {
       const lines = await loadImages(store, stream, { platform: platformOf(args.platform) });
-      if (!args.quiet && lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+      if (!args.quiet && lines.length > 0) writeStdout(`${lines.join("\n")}\n`);
     });
   },
 });

@@ -4,6 +4,7 @@ import { DOCKER_HUB_DOMAIN, parseReference } from "../image/reference.ts";
 import { RegistryClient } from "../image/registry.ts";
 import { defineCommand } from "./command.ts";
 import { tlsVerifyFlag } from "./image/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 /** "host:5000", "https://host:5000/v1/" or nothing (Docker Hub) → the registry domain. */
 export function registryDomain(server: string | undefined): string {
@@ -34,7 +35,7 @@ export default defineCommand({
     // Check them the way docker login does: an authenticated request to the registry.
     await new RegistryClient(domain, { credentials, tlsVerify: args.tlsVerify }).ping();
     const file = saveCredentials(domain, credentials);
-    process.stderr.write(`Credentials saved in ${file}\n`);
-    process.stdout.write("Login Succeeded\n");
+    writeStderr(`Credentials saved in ${file}\n`);
+    writeStdout("Login Succeeded\n");
   },
 });

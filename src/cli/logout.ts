@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { removeCredentials } from "../image/credentials.ts";
 import { defineCommand } from "./command.ts";
 import { registryDomain } from "./login.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "logout", description: "Remove a registry's credentials stored by containr login" },
@@ -13,6 +14,6 @@ export default defineCommand({
     if (!removeCredentials(domain)) {
       throw new ContainrError("INVALID_STATE", `not logged in to ${domain}`, { hint: "containr logout removes only what containr login stored" });
     }
-    process.stdout.write(`Removing login credentials for ${domain}\n`);
+    writeStdout(`Removing login credentials for ${domain}\n`);
   },
 });

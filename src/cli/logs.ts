@@ -2,6 +2,7 @@ import { ContainrError } from "../diag/errors.ts";
 import { containerLogs, parseLogTime, type LogsOptions } from "../engine/logs.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "logs", description: "Fetch the logs of a container" },
@@ -25,8 +26,8 @@ export default defineCommand({
     return withEngine(globals, async (ctx) => {
       const record = ctx.records.get(args.container);
       await containerLogs(ctx, record, options, {
-        stdout: (text) => process.stdout.write(text),
-        stderr: (text) => process.stderr.write(text),
+        stdout: (text) => writeStdout(text),
+        stderr: (text) => writeStderr(text),
       });
     });
   },

@@ -2,6 +2,7 @@ import { ContainrError, exitStatusFor, toContainrError } from "../diag/errors.ts
 import { log, reportError } from "../diag/log.ts";
 import { HelpRequested, renderHelp, parseFlags, positionalNames, type Command } from "./command.ts";
 import { rootCommand } from "./root.ts";
+import { writeStdout } from "./output.ts";
 
 /** The invocation name that makes the binary behave as `containr oci` (for Podman's --runtime, containerd's BinaryName). */
 export const OCI_LINK_NAME = "containr-oci";
@@ -24,7 +25,7 @@ export async function runCli(argv: string[]): Promise<number> {
         try {
           parsed = parseFlags(words, cmd.args, 1, path);
         } catch (err) {
-          if (err instanceof HelpRequested) process.stdout.write(`${await renderHelp(cmd)}\n`);
+          if (err instanceof HelpRequested) writeStdout(`${await renderHelp(cmd)}\n`);
           throw err;
         }
         // A group's flags replace same-named ones of the groups above it, set
@@ -34,7 +35,7 @@ export async function runCli(argv: string[]): Promise<number> {
         await cmd.setup?.(parsed.values, globals);
         const name = parsed.positionals[0];
         if (name === undefined) {
-          process.stdout.write(`${await renderHelp(cmd)}\n`);
+          writeStdout(`${await renderHelp(cmd)}\n`);
           return 0;
         }
         const sub = await findSubCommand(cmd, name);
@@ -77,7 +78,7 @@ async function runLeaf(cmd: Command<any>, path: string, words: string[], globals
     parsed = parseFlags(words, cmd.args, cmd.passThrough ? names.length : Infinity, path);
   } catch (err) {
     if (err instanceof HelpRequested) {
-      process.stdout.write(`${await renderHelp(cmd)}\n`);
+      writeStdout(`${await renderHelp(cmd)}\n`);
     }
     throw err;
   }

@@ -7,6 +7,7 @@ import { withEngine } from "./container/common.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { containerStatus, createdAgo } from "./format/units.ts";
 import { groupFilters } from "../engine/filters.ts";
+import { writeStdout } from "./output.ts";
 
 /** docker/cli's container formats (cli/command/formatter/container.go). */
 const DEFAULT_TABLE = "table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}\t{{.Names}}";
@@ -178,7 +179,7 @@ export default defineCommand({
       let format = args.format ?? "";
       if (args.quiet && (format === "" || format.startsWith("table"))) format = QUIET_FORMAT;
       else if (format === "" || format === "table") format = DEFAULT_TABLE;
-      process.stdout.write(formatRows(format, rows, CONTAINER_HEADERS));
+      writeStdout(formatRows(format, rows, CONTAINER_HEADERS));
     });
   },
 });

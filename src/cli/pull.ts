@@ -2,6 +2,7 @@ import { pullImage } from "../image/pull.ts";
 import { displayName, shortId } from "../image/store.ts";
 import { defineCommand } from "./command.ts";
 import { withStore, platformFlag, platformOf, progressDisplay, tlsVerifyFlag } from "./image/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "pull", description: "Download an image from a registry" },
@@ -18,12 +19,12 @@ export default defineCommand({
       progress?.finish();
       if (!args.quiet) {
         const name = result.image.tags.find((t) => t === result.reference) ?? result.reference;
-        process.stderr.write(`Digest: ${result.digest}\n`);
-        process.stderr.write(
+        writeStderr(`Digest: ${result.digest}\n`);
+        writeStderr(
           `Status: ${result.downloaded ? "Downloaded newer image" : "Image is up to date"} for ${displayName(name)} (${shortId(result.image.id)})\n`,
         );
       }
-      process.stdout.write(`${result.reference}\n`);
+      writeStdout(`${result.reference}\n`);
     });
   },
 });

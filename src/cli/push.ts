@@ -1,6 +1,7 @@
 import { pushImage } from "../image/push.ts";
 import { defineCommand } from "./command.ts";
 import { withStore, tlsVerifyFlag } from "./image/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "push", description: "Upload an image to the registry its name points at" },
@@ -17,11 +18,11 @@ export default defineCommand({
         progress: args.quiet
           ? undefined
           : (digest, state) => {
-              if (state !== "pushing") process.stderr.write(`${short(digest)}: ${state === "exists" ? "Layer already exists" : "Pushed"}\n`);
+              if (state !== "pushing") writeStderr(`${short(digest)}: ${state === "exists" ? "Layer already exists" : "Pushed"}\n`);
             },
       });
-      if (!args.quiet) process.stderr.write(`${result.reference}: digest: ${result.digest} size: ${result.size}\n`);
-      process.stdout.write(`${result.digest}\n`);
+      if (!args.quiet) writeStderr(`${result.reference}: digest: ${result.digest} size: ${result.size}\n`);
+      writeStdout(`${result.digest}\n`);
     });
   },
 });

@@ -2,6 +2,7 @@ import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { reportError } from "../diag/log.ts";
 import { defineCommand } from "./command.ts";
 import { withStore } from "./image/common.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "rmi", description: "Remove one or more images (untag; delete when no name is left)" },
@@ -17,7 +18,7 @@ export default defineCommand({
       for (const name of names) {
         try {
           const lines = store.removeImage(name, args.force);
-          if (lines.length > 0) process.stdout.write(`${lines.join("\n")}\n`);
+          if (lines.length > 0) writeStdout(`${lines.join("\n")}\n`);
         } catch (err) {
           // Docker goes on with the other images and reports each failure.
           if (names.length === 1) throw err;

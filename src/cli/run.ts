@@ -10,6 +10,7 @@ import { destroyContainer } from "../engine/teardown.ts";
 import { defineCommand } from "./command.ts";
 import { createFlags, logConfigOf, runFlagsOf, streamContainer, withEngine, type StreamResult } from "./container/common.ts";
 import { progressDisplay } from "./image/common.ts";
+import { writeStderr, writeStdout } from "./output.ts";
 
 /** A container that could not start: removed with --rm, left "Created" otherwise (as Docker). */
 function failedStart(ctx: EngineContext, record: ContainerRecord, err: unknown, autoRemove: boolean): never {
@@ -44,7 +45,7 @@ export default defineCommand({
         log: logConfig,
         securityOpt: runFlagsOf(args).securityOpt,
         progress,
-        notice: (line) => process.stderr.write(`${line}\n`),
+        notice: (line) => writeStderr(`${line}\n`),
       });
       if (options.detach) {
         try {
@@ -52,7 +53,7 @@ export default defineCommand({
         } catch (err) {
           failedStart(ctx, record, err, options.autoRemove);
         }
-        process.stdout.write(`${record.id}\n`);
+        writeStdout(`${record.id}\n`);
         return 0;
       }
       // Attach between the monitor's start and the init's release, so no output is missed.

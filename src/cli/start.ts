@@ -3,6 +3,7 @@ import { reportError } from "../diag/log.ts";
 import { startContainer } from "../engine/start.ts";
 import { defineCommand } from "./command.ts";
 import { streamContainer, withEngine, type StreamResult } from "./container/common.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "start", description: "Start one or more stopped containers" },
@@ -25,7 +26,7 @@ export default defineCommand({
           const openStdin = (record.config as { OpenStdin?: boolean }).OpenStdin === true;
           if (!args.attach && !args.interactive) {
             await startContainer(ctx, record, { stdin: openStdin });
-            process.stdout.write(`${ref}\n`);
+            writeStdout(`${ref}\n`);
             continue;
           }
           let streaming: Promise<StreamResult> | undefined;

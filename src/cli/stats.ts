@@ -9,6 +9,7 @@ import { tableFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
 import { dockerContext, formatRows } from "./format/template.ts";
 import { bytesSize, humanSizeWithPrecision } from "./format/units.ts";
+import { writeStdout } from "./output.ts";
 
 /** docker/cli's stats format (cli/command/container/formatter_stats.go). */
 const DEFAULT_TABLE = "table {{.ID}}\t{{.Name}}\t{{.CPUPerc}}\t{{.MemUsage}}\t{{.MemPerc}}\t{{.NetIO}}\t{{.BlockIO}}\t{{.PIDs}}";
@@ -102,7 +103,7 @@ export default defineCommand({
         const list = targets();
         previous = sampleAll(list);
         await Bun.sleep(INTERVAL_MS / 2);
-        process.stdout.write(render(list, sampleAll(list)));
+        writeStdout(render(list, sampleAll(list)));
         return 0;
       }
       let stop = false;
@@ -118,7 +119,7 @@ export default defineCommand({
           const list = targets();
           const current = sampleAll(list);
           // clear the screen and home the cursor, as docker's live table does
-          process.stdout.write(`\x1b[2J\x1b[H${render(list, current)}`);
+          writeStdout(`\x1b[2J\x1b[H${render(list, current)}`);
           previous = current;
         }
       } finally {

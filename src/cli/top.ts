@@ -2,6 +2,7 @@ import { topContainer } from "../engine/operations.ts";
 import { defineCommand } from "./command.ts";
 import { withEngine } from "./container/common.ts";
 import { tabwrite } from "./format/table.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "top", description: "Display the running processes of a container" },
@@ -14,7 +15,7 @@ export default defineCommand({
     return withEngine(globals, (ctx) => {
       const table = topContainer(ctx, ctx.records.get(args.container), rest);
       const lines = [table.Titles, ...table.Processes].map((row) => row.join("\t"));
-      process.stdout.write(tabwrite(`${lines.join("\n")}\n`));
+      writeStdout(tabwrite(`${lines.join("\n")}\n`));
     });
   },
 });

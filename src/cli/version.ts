@@ -2,6 +2,7 @@ import { versionInfo, type VersionInfo } from "../engine/version-info.ts";
 import { defineCommand } from "./command.ts";
 import { templateFormatFlag } from "./format/flags.ts";
 import { parseTemplate } from "./format/template.ts";
+import { writeStdout } from "./output.ts";
 
 /** docker version's text: the client, then the "server" (for containr, the same executable). */
 function prettyVersion(v: VersionInfo): string {
@@ -28,8 +29,8 @@ export default defineCommand({
   },
   run({ args }) {
     const info = versionInfo();
-    if (args.format === "json") process.stdout.write(`${JSON.stringify(info)}\n`);
-    else if (args.format !== undefined) process.stdout.write(`${parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")).execute(info)}\n`);
-    else process.stdout.write(prettyVersion(info));
+    if (args.format === "json") writeStdout(`${JSON.stringify(info)}\n`);
+    else if (args.format !== undefined) writeStdout(`${parseTemplate(args.format.replaceAll("\\t", "\t").replaceAll("\\n", "\n")).execute(info)}\n`);
+    else writeStdout(prettyVersion(info));
   },
 });

@@ -1,6 +1,7 @@
 import { waitContainer } from "../engine/lifecycle.ts";
 import { defineCommand } from "./command.ts";
 import { forEachContainer, withEngine } from "./container/common.ts";
+import { writeStdout } from "./output.ts";
 
 export default defineCommand({
   meta: { name: "wait", description: "Block until one or more containers stop, then print their exit codes" },
@@ -11,7 +12,7 @@ export default defineCommand({
   run({ args, rest, globals }) {
     return withEngine(globals, (ctx) =>
       forEachContainer(ctx, [args.container, ...rest], async (record) => {
-        process.stdout.write(`${await waitContainer(ctx, record)}\n`);
+        writeStdout(`${await waitContainer(ctx, record)}\n`);
       }),
     );
   },

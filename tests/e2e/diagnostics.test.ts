@@ -12,6 +12,7 @@ import { benchOciConfig } from "../../scripts/bench/oci-config.ts";
 import { makeBusyboxRootfs } from "../helpers/busybox.ts";
 import { engineEnv, type EngineEnv, type Run } from "../helpers/engine-env.ts";
 import { asUser, ensureUser, type TestUser } from "../helpers/users.ts";
+import { BINARY } from "../helpers/binary.ts";
 
 const isRoot = process.getuid?.() === 0;
 
@@ -107,4 +108,10 @@ describe("a failure that is not the user's still reads as an error, not a trace"
     expect(r.stderr.toString()).not.toMatch(STACK_FRAME);
     expect(r.exitCode).toBe(1);
   });
+});
+
+test("output to a reader that went away (containr version | true) ends quietly, as docker's", () => {
+  // the reader exits before containr writes: every write meets EPIPE
+  const r = Bun.spawnSync(["bash", "-c", `{ sleep 0.2; "${BINARY}" version; } | true; echo "status \${PIPESTATUS[0]}" >&2`]);
+  expect(r.stderr.toString()).toBe("status 0\n");
 });

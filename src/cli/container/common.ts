@@ -14,6 +14,7 @@ import type { RunFlags } from "../../engine/run-options.ts";
 import { defineCommand, type FlagDef } from "../command.ts";
 import { fromHumanSize, parseMemoryFlag } from "../format/units.ts";
 import { mountRequests } from "./mounts.ts";
+import { writeStderr, writeStdout } from "../output.ts";
 
 export async function withEngine<T>(globals: Record<string, unknown>, fn: (ctx: EngineContext) => Promise<T> | T): Promise<T> {
   const ctx = openEngine(globals);
@@ -201,8 +202,8 @@ export async function streamContainer(ctx: EngineContext, record: ContainerRecor
     containerPaths(ctx, record.id).run,
     mode,
     {
-      stdout: (data) => process.stdout.write(data),
-      stderr: (data) => process.stderr.write(data),
+      stdout: (data) => writeStdout(data),
+      stderr: (data) => writeStderr(data),
       exit: () => {
         const cleanUp = options.cleanUp;
         if (cleanUp === undefined) return;
@@ -307,7 +308,7 @@ export function actOnEachContainer(
   return withEngine(globals, (ctx) =>
     forEachContainer(ctx, refs, async (record, ref) => {
       await act(ctx, record);
-      process.stdout.write(`${ref}\n`);
+      writeStdout(`${ref}\n`);
     }),
   );
 }

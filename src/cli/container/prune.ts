@@ -3,6 +3,7 @@ import { defineCommand } from "../command.ts";
 import { humanSize } from "../format/units.ts";
 import { confirm } from "../volume/common.ts";
 import { withEngine } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "prune", description: "Remove all stopped containers" },
@@ -13,8 +14,8 @@ export default defineCommand({
     if (!args.force && !(await confirm("WARNING! This will remove all stopped containers."))) return 0;
     return withEngine(globals, (ctx) => {
       const result = pruneContainers(ctx);
-      if (result.deleted.length > 0) process.stdout.write(`Deleted Containers:\n${result.deleted.join("\n")}\n\n`);
-      process.stdout.write(`Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
+      if (result.deleted.length > 0) writeStdout(`Deleted Containers:\n${result.deleted.join("\n")}\n\n`);
+      writeStdout(`Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
     });
   },
 });

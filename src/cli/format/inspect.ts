@@ -7,6 +7,7 @@ import { toContainrError, type ContainrError } from "../../diag/errors.ts";
 import type { ErrorCode } from "../../diag/codes.ts";
 import { reportError } from "../../diag/log.ts";
 import { parseTemplate, type Template } from "./template.ts";
+import { writeStdout } from "../output.ts";
 
 /** -f, --format: none or "json" prints an indented JSON array; anything else is a Go template applied to each object. */
 export function inspectTemplate(format: string | undefined): Template | undefined {
@@ -38,9 +39,9 @@ export function printInspected(
     }
   }
   if (template !== undefined) {
-    for (const item of found) process.stdout.write(`${template.execute(item)}\n`);
+    for (const item of found) writeStdout(`${template.execute(item)}\n`);
   } else {
-    process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+    writeStdout(`${JSON.stringify(found, null, 4)}\n`);
   }
   return status;
 }

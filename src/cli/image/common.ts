@@ -45,8 +45,11 @@ const PHASE_TEXT: Record<LayerPhase, string> = {
  * Per-layer progress on stderr: redrawn in place on a terminal, one plain
  * line per change of phase otherwise (logs, CI).
  */
-export function progressDisplay(out: NodeJS.WriteStream = process.stderr): PullProgress & { finish(): void } {
-  const tty = out.isTTY === true;
+export function progressDisplay(): PullProgress & { finish(): void } {
+  // process.stderr only once there is progress to show: building that stream costs start-up (src/cli/output.ts)
+  const sink = () => process.stderr;
+  let tty: boolean | undefined;
+  const isTty = () => (tty ??= sink().isTTY === true);
   const order: string[] = [];
   const state = new Map<string, { phase: LayerPhase; current: number; total: number }>();
   let drawn = 0;
@@ -66,21 +69,21 @@ export function progressDisplay(out: NodeJS.WriteStream = process.stderr): PullP
     let buf = drawn > 0 ? `\x1b[${drawn}A` : "";
     for (const d of order) buf += `\x1b[2K${text(d)}\n`;
     drawn = order.length;
-    out.write(buf);
+    sink().write(buf);
   };
   return {
     resolved(reference: string, layers: Descriptor[]) {
-      out.write(`${reference}: Pulling ${layers.length} layer${layers.length === 1 ? "" : "s"}\n`);
+      sink().write(`${reference}: Pulling ${layers.length} layer${layers.length === 1 ? "" : "s"}\n`);
     },
     layer(digest: string, phase: LayerPhase, current = 0, total = 0) {
       const prev = state.get(digest);
       if (!prev) order.push(digest);
       state.set(digest, { phase, current, total: total || prev?.total || 0 });
-      if (tty) redraw(phase !== "downloading");
-      else if (prev?.phase !== phase && phase !== "waiting") out.write(`${text(digest).replace(/ \[.*$/, "")}\n`);
+      if (isTty()) redraw(phase !== "downloading");
+      else if (prev?.phase !== phase && phase !== "waiting") sink().write(`${text(digest).replace(/ \[.*$/, "")}\n`);
     },
     finish() {
-      if (tty && order.length > 0) redraw(true);
+      if (order.length > 0 && isTty()) redraw(true);
     },
   };
 }

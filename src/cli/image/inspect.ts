@@ -3,6 +3,7 @@ import { reportError } from "../../diag/log.ts";
 import { displayName, type ImageRecord, type ImageStore } from "../../image/store.ts";
 import { defineCommand } from "../command.ts";
 import { withStore } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 /** An image as `docker image inspect` shows it. */
 export function inspectImage(store: ImageStore, image: ImageRecord): Record<string, unknown> {
@@ -49,7 +50,7 @@ export default defineCommand({
         }
       }
     });
-    process.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
+    writeStdout(`${JSON.stringify(found, null, 4)}\n`);
     // As Docker: what was found is printed, and a missing image still fails the command.
     return status === 0 ? 0 : 1;
   },

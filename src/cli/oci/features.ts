@@ -1,10 +1,11 @@
 import { runtimeFeatures } from "../../runtime/manage.ts";
 import { defineCommand } from "../command.ts";
+import { writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "features", description: "Print what this runtime supports (JSON, as runc features)" },
   args: {},
   run() {
-    process.stdout.write(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
+    writeStdout(`${JSON.stringify(runtimeFeatures(), null, 2)}\n`);
   },
 });

@@ -1,5 +1,6 @@
 import { listContainers, runtimeContext, type StateReport } from "../../runtime/container.ts";
 import { defineCommand } from "../command.ts";
+import { writeStdout } from "../output.ts";
 
 /** runc's table: tabwriter with minwidth 12, padding 3. */
 function table(rows: StateReport[]): string {
@@ -16,8 +17,8 @@ export default defineCommand({
   },
   run({ args, globals }) {
     const rows = listContainers(runtimeContext(globals));
-    if (args.quiet) process.stdout.write(rows.map((r) => `${r.id}\n`).join(""));
-    else if (args.format === "json") process.stdout.write(`${JSON.stringify(rows)}\n`);
-    else process.stdout.write(table(rows));
+    if (args.quiet) writeStdout(rows.map((r) => `${r.id}\n`).join(""));
+    else if (args.format === "json") writeStdout(`${JSON.stringify(rows)}\n`);
+    else writeStdout(table(rows));
   },
 });

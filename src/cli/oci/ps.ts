@@ -2,6 +2,7 @@ import { ContainrError } from "../../diag/errors.ts";
 import { runtimeContext } from "../../runtime/container.ts";
 import { containerPids } from "../../runtime/manage.ts";
 import { defineCommand } from "../command.ts";
+import { writeStdout } from "../output.ts";
 
 /**
  * runc ps: json prints the pids; table runs ps(1) with the given options
@@ -18,7 +19,7 @@ export default defineCommand({
     const pids = containerPids(runtimeContext(globals), args.id);
     if (args.format === "json") {
       if (rest.length > 0) throw new ContainrError("USAGE", "ps options cannot be used with --format json");
-      process.stdout.write(`${JSON.stringify(pids)}\n`);
+      writeStdout(`${JSON.stringify(pids)}\n`);
       return;
     }
     const r = Bun.spawnSync(["ps", ...(rest.length ? rest : ["-ef"])], { stdout: "pipe", stderr: "pipe" });
@@ -28,6 +29,6 @@ export default defineCommand({
     if (pidColumn < 0) throw new ContainrError("USAGE", "ps's output has no PID column", { hint: "keep the PID column in the ps options" });
     const wanted = new Set(pids.map(String));
     const kept = lines.filter((line) => wanted.has(line.trim().split(/\s+/)[pidColumn] ?? ""));
-    process.stdout.write(`${[header, ...kept].join("\n")}\n`);
+    writeStdout(`${[header, ...kept].join("\n")}\n`);
   },
 });

@@ -5,6 +5,7 @@ import { tableFormatFlag } from "../format/flags.ts";
 import { dockerContext, formatRows } from "../format/template.ts";
 import { humanSize } from "../format/units.ts";
 import { withVolumeStore } from "../volume/common.ts";
+import { writeStdout } from "../output.ts";
 
 const DEFAULT_TABLE = "table {{.Type}}\t{{.TotalCount}}\t{{.Active}}\t{{.Size}}\t{{.Reclaimable}}";
 const HEADERS = { Type: "TYPE", TotalCount: "TOTAL", Active: "ACTIVE", Size: "SIZE", Reclaimable: "RECLAIMABLE" };
@@ -28,7 +29,7 @@ export default defineCommand({
         }),
       );
       const format = args.format === undefined || args.format === "" || args.format === "table" ? DEFAULT_TABLE : args.format;
-      process.stdout.write(formatRows(format, rows, HEADERS));
+      writeStdout(formatRows(format, rows, HEADERS));
     });
   },
 });

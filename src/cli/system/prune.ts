@@ -3,6 +3,7 @@ import { parseVolumeFilters, pruneVolumes } from "../../engine/volumes.ts";
 import { defineCommand } from "../command.ts";
 import { humanSize } from "../format/units.ts";
 import { confirm, withVolumeStore } from "../volume/common.ts";
+import { writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "prune", description: "Remove unused data" },
@@ -21,16 +22,16 @@ export default defineCommand({
       let reclaimed = 0;
       const containers = pruneContainers(ctx);
       reclaimed += containers.reclaimed;
-      if (containers.deleted.length > 0) process.stdout.write(`Deleted Containers:\n${containers.deleted.join("\n")}\n\n`);
+      if (containers.deleted.length > 0) writeStdout(`Deleted Containers:\n${containers.deleted.join("\n")}\n\n`);
       if (args.volumes) {
         const pruned = pruneVolumes(volumes, ctx.records.list(), false, parseVolumeFilters([]));
         reclaimed += pruned.reclaimed;
-        if (pruned.deleted.length > 0) process.stdout.write(`Deleted Volumes:\n${pruned.deleted.join("\n")}\n\n`);
+        if (pruned.deleted.length > 0) writeStdout(`Deleted Volumes:\n${pruned.deleted.join("\n")}\n\n`);
       }
       const images = pruneImages(ctx, args.all);
       reclaimed += images.reclaimed;
-      if (images.lines.length > 0) process.stdout.write(`Deleted Images:\n${images.lines.join("\n")}\n\n`);
-      process.stdout.write(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
+      if (images.lines.length > 0) writeStdout(`Deleted Images:\n${images.lines.join("\n")}\n\n`);
+      writeStdout(`Total reclaimed space: ${humanSize(reclaimed)}\n`);
     });
   },
 });

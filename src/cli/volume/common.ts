@@ -2,6 +2,7 @@
 import type { EngineContext } from "../../engine/context.ts";
 import { VolumeStore } from "../../engine/volumes.ts";
 import { withEngine } from "../container/common.ts";
+import { writeStdout } from "../output.ts";
 
 export function withVolumeStore<T>(globals: Record<string, unknown>, fn: (volumes: VolumeStore, ctx: EngineContext) => Promise<T> | T): Promise<T> {
   return withEngine(globals, async (ctx) => {
@@ -16,7 +17,7 @@ export function withVolumeStore<T>(globals: Record<string, unknown>, fn: (volume
 
 /** docker/cli's PromptForConfirmation: the question on stdout, "y" or "Y" on stdin goes ahead. */
 export async function confirm(question: string): Promise<boolean> {
-  process.stdout.write(`${question}\nAre you sure you want to continue? [y/N] `);
+  writeStdout(`${question}\nAre you sure you want to continue? [y/N] `);
   const reader = Bun.stdin.stream().getReader();
   let line = "";
   const decoder = new TextDecoder();

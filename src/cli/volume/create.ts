@@ -1,6 +1,7 @@
 import { ContainrError } from "../../diag/errors.ts";
 import { defineCommand } from "../command.ts";
 import { withVolumeStore } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 /** -o/--opt and --label values: KEY=VALUE (a bare KEY is an empty value, as docker/cli's map options). */
 function keyValues(values: readonly string[], flag: string): Record<string, string> {
@@ -31,7 +32,7 @@ export default defineCommand({
     const options = keyValues(args.opt, "-o, --opt");
     return withVolumeStore(globals, (volumes) => {
       const volume = volumes.create({ name, labels, options });
-      process.stdout.write(`${volume.name}\n`);
+      writeStdout(`${volume.name}\n`);
     });
   },
 });

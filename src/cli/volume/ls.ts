@@ -3,6 +3,7 @@ import { defineCommand } from "../command.ts";
 import { tableFormatFlag } from "../format/flags.ts";
 import { dockerContext, formatRows } from "../format/template.ts";
 import { withVolumeStore } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 /** docker/cli's volume formats (cli/command/formatter/volume.go). */
 const DEFAULT_TABLE = "table {{.Driver}}\t{{.Name}}";
@@ -68,7 +69,7 @@ export default defineCommand({
       let format = args.format ?? "";
       if (args.quiet && (format === "" || format.startsWith("table"))) format = QUIET_FORMAT;
       else if (format === "" || format === "table") format = DEFAULT_TABLE;
-      process.stdout.write(formatRows(format, rows, VOLUME_HEADERS));
+      writeStdout(formatRows(format, rows, VOLUME_HEADERS));
     });
   },
 });

@@ -2,6 +2,7 @@ import { parseVolumeFilters, pruneVolumes } from "../../engine/volumes.ts";
 import { defineCommand } from "../command.ts";
 import { humanSize } from "../format/units.ts";
 import { confirm, withVolumeStore } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "prune", description: "Remove unused local volumes" },
@@ -18,8 +19,8 @@ export default defineCommand({
     if (!args.force && !(await confirm(warning))) return 0;
     return withVolumeStore(globals, (volumes, ctx) => {
       const result = pruneVolumes(volumes, ctx.records.list(), args.all, filter);
-      if (result.deleted.length > 0) process.stdout.write(`Deleted Volumes:\n${result.deleted.join("\n")}\n\n`);
-      process.stdout.write(`Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
+      if (result.deleted.length > 0) writeStdout(`Deleted Volumes:\n${result.deleted.join("\n")}\n\n`);
+      writeStdout(`Total reclaimed space: ${humanSize(result.reclaimed)}\n`);
     });
   },
 });

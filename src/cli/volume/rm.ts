@@ -2,6 +2,7 @@ import { ContainrError, toContainrError } from "../../diag/errors.ts";
 import { reportError } from "../../diag/log.ts";
 import { defineCommand } from "../command.ts";
 import { withVolumeStore } from "./common.ts";
+import { writeStdout } from "../output.ts";
 
 export default defineCommand({
   meta: { name: "rm", description: "Remove one or more volumes", alias: ["remove"] },
@@ -18,7 +19,7 @@ export default defineCommand({
       for (const name of names) {
         try {
           volumes.removeVolume(name, { force: args.force, containerExists: (id) => ids.has(id) });
-          process.stdout.write(`${name}\n`);
+          writeStdout(`${name}\n`);
         } catch (err) {
           const error = toContainrError(err);
           // -f: a missing volume is not an error (docker volume rm -f)
