@@ -30,7 +30,10 @@ int child_fail (struct child_ctx *ctx, uint32_t stage, int err, const char *a, c
 void child_debug (struct child_ctx *ctx, const char *a, const char *b, const char *c);
 void child_warn (struct child_ctx *ctx, const char *text);
 /* Send ask to the parent and wait for its reply (sync.h's handshakes);
-   `what` names what is asked for ("the cgroup"). 0, or child_fail's -err. */
+   `what` names what is asked for ("the cgroup"). The message's value is the
+   asker's pid: the parent writes a new user namespace's maps for it, and
+   need not have started it (the engine's monitor starts containr-init).
+   0, or child_fail's -err. */
 int child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t reply, const char *what);
 
 /* Bounded string building into a fixed buffer (always NUL-terminated). */

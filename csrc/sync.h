@@ -6,8 +6,9 @@
  * Mirrored in src/runtime/protocol.ts.
  *
  * Child → parent, in order (the first two from containr-init, the rest from the init):
- *   [CHILD_READY_FOR_MAPS] new user namespace: containr-init (its pid is the one the parent
- *                          knows from the spawn) waits for MAPS_WRITTEN (uid_map, gid_map, setgroups)
+ *   [CHILD_READY_FOR_MAPS] new user namespace: containr-init (value = its pid: the engine's
+ *                          monitor started it, not the parent) waits for MAPS_WRITTEN (uid_map,
+ *                          gid_map, setgroups)
  *   CHILD_PID              containr-init cloned the init and exits: value = the init's pid,
  *                          stage = flags (init-helper.h: SPAWN_PID_IN_CGROUP)
  *   CHILD_CGROUP_WAIT      alive, in its namespaces; waits for CGROUP_DONE

@@ -89,7 +89,7 @@ child_warn (struct child_ctx *ctx, const char *text)
 int
 child_ask_parent (struct child_ctx *ctx, uint32_t stage, uint32_t ask, uint32_t reply, const char *what)
 {
-  if (sync_send (ctx->sock, ask, 0, stage, 0, NULL) < 0)
+  if (sync_send (ctx->sock, ask, 0, stage, getpid (), NULL) < 0)
     return child_fail (ctx, stage, EPIPE, "ask the parent for ", what, NULL, NULL);
   struct sync_msg msg;
   int ret = sync_recv (ctx->sock, &msg, -1);

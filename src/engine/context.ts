@@ -11,7 +11,7 @@
  *     state.json                         started/finished times, exit code, restarts
  *   RUNROOT/runtime/<id>/              the OCI runtime's state (pid + start time)
  *   RUNROOT/containers/<id>/           the monitor's: attach socket, exit.json,
- *                                       init.pid, create.log
+ *                                       console (-t, until the init sent its pty)
  */
 import { join, resolve } from "node:path";
 import { openRecords, type RecordStore } from "./records.ts";
@@ -68,8 +68,6 @@ export interface ContainerPaths {
   run: string;
   attach: string;
   exitFile: string;
-  initPid: string;
-  createLog: string;
 }
 
 export function containerPaths(ctx: EngineContext, id: string): ContainerPaths {
@@ -89,7 +87,5 @@ export function containerPaths(ctx: EngineContext, id: string): ContainerPaths {
     run,
     attach: join(run, "attach"),
     exitFile: join(run, "exit.json"),
-    initPid: join(run, "init.pid"),
-    createLog: join(run, "create.log"),
   };
 }

@@ -1,20 +1,24 @@
 /**
- * Starting a container: a fresh monitor (csrc/bin/containr-monitor) is
- * spawned detached; it becomes a child subreaper and runs the runtime's
- * `oci create` with the container's stdio pipes, so that the init, once
- * that command exits, is the monitor's child (conmon + runc's model). The
- * engine then releases the init with the runtime's start (exec fifo).
+ * Starting a container (ADR 0007): the engine runs the runtime's create in
+ * its own process, but containr-init is started by a fresh monitor
+ * (csrc/bin/containr-monitor, through spawnMonitor), so that the
+ * container's init is the monitor's child: the monitor becomes a child
+ * subreaper, holds the container's stdio pipes, and outlives this command
+ * (conmon's model). Once the init is READY and the runtime's state is
+ * written, the engine tells the monitor the init's pid and releases the
+ * init with the runtime's start (exec fifo).
  *
  * The monitor's argv carries the exit command: `containr --root R
  * --runroot RR container-exited ID`, which records the exit and applies
  * --rm and the restart policy (exited.ts).
  */
-import { mkdirSync, readFileSync, rmSync } from "node:fs";
-import { ContainrError, type ErrorCode } from "../diag/errors.ts";
-import { log } from "../diag/log.ts";
-import { ERROR_CODES } from "../diag/codes.ts";
+import { closeSync, constants, mkdirSync, openSync, readSync, rmSync, writeSync } from "node:fs";
+import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { log, stepTimer } from "../diag/log.ts";
+import { unixListen } from "../native/console.ts";
 import { monitorPath } from "../native/monitor.ts";
-import { startContainer as runtimeStart } from "../runtime/container.ts";
+import { closeFd, reap, spawnMonitor, type SpawnedMonitor } from "../native/runtime.ts";
+import { createContainer as runtimeCreate, startContainer as runtimeStart, type HelperSpawner } from "../runtime/container.ts";
 import { processStat } from "../runtime/state.ts";
 import { observe, updateEngineState } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
@@ -26,29 +30,6 @@ import { ImageStore, resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
 import { mountVolumesForStart } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
-
-/** The first error the runtime's create logged (it runs with --log FILE --log-format json). */
-function createFailure(path: string, status: number): ContainrError {
-  let text = "";
-  try {
-    text = readFileSync(path, "utf8");
-  } catch {
-    // no log: the create command did not get far enough to write one
-  }
-  for (const line of text.split("\n")) {
-    if (line.trim() === "") continue;
-    let entry: { level?: string; msg?: string; code?: string; hint?: string };
-    try {
-      entry = JSON.parse(line);
-    } catch {
-      continue;
-    }
-    if (entry.level !== "error") continue;
-    const code = (entry.code !== undefined && entry.code in ERROR_CODES ? entry.code : "CONTAINER_INIT_FAILED") as ErrorCode;
-    return new ContainrError(code, entry.msg ?? "the runtime could not create the container", entry.hint ? { hint: entry.hint } : {});
-  }
-  return new ContainrError("CONTAINER_INIT_FAILED", `the runtime's create exited with status ${status} and said nothing`);
-}
 
 /** Re-mount the root filesystem of a container that was stopped (its overlay is unmounted on exit). */
 export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
@@ -63,11 +44,37 @@ export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void 
   }
 }
 
-/** The create command's argument that the monitor's -t replaces with its console socket (main.c). */
-const CONSOLE_SOCKET_PLACEHOLDER = "@console-socket@";
+/** Everything the monitor wrote on its stderr (its diagnostics) until it closed it. */
+function readAll(fd: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    let n: number;
+    try {
+      n = readSync(fd, buf);
+    } catch {
+      break;
+    }
+    if (n <= 0) break;
+    chunks.push(Buffer.from(buf.subarray(0, n)));
+  }
+  return Buffer.concat(chunks).toString("utf8").trim();
+}
 
-function readLines(stream: ReadableStream<Uint8Array>): Promise<string> {
-  return new Response(stream).text();
+/**
+ * The create failed, or the monitor did (the create then sees the sync
+ * socket close): EOF on the control pipe ends a monitor still waiting for
+ * the init's pid; once it has exited, its diagnostics say whether it was
+ * the cause.
+ */
+function failedCreate(monitor: SpawnedMonitor, err: unknown): ContainrError {
+  closeFd(monitor.control);
+  const status = reap(monitor.pid);
+  const diagnostics = readAll(monitor.diagnostics);
+  closeFd(monitor.diagnostics);
+  if (diagnostics === "") return toContainrError(err);
+  log.debug(`the container's monitor exited with status ${status}; the create said: ${toContainrError(err).message}`);
+  return new ContainrError("CONTAINER_INIT_FAILED", `the container's monitor failed: ${diagnostics}`);
 }
 
 export interface StartedContainer {
@@ -90,6 +97,7 @@ export interface StartOptions {
 export async function startContainer(ctx: EngineContext, record: ContainerRecord, options: StartOptions = {}): Promise<StartedContainer | undefined> {
   const { state } = observe(ctx, record);
   if (state.Running && !state.Restarting) return undefined;
+  const timer = stepTimer(`start ${record.id}`);
   const paths = containerPaths(ctx, record.id);
   const hostConfig: HostConfig = hostConfigOfRecord(record);
   releaseRuntime(ctx, record.id);
@@ -97,50 +105,52 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   withVolumes(ctx.dataRoot, (volumes) => mountVolumesForStart(volumes, record.mounts));
   rmSync(paths.run, { recursive: true, force: true });
   mkdirSync(paths.run, { recursive: true, mode: 0o700 });
+  timer.step("prepare");
 
   const tty = (record.config as { Tty?: boolean }).Tty === true;
   const exitCommand = [...ctx.self, ...ctx.globalArgs, "container-exited", record.id];
-  const createCommand = [
-    ...ctx.self,
-    "oci",
-    "--root",
-    ctx.runtime.root,
-    "--log",
-    paths.createLog,
-    "--log-format",
-    "json",
-    "create",
-    "--bundle",
-    paths.bundle,
-    "--pid-file",
-    paths.initPid,
-    ...(tty ? ["--console-socket", CONSOLE_SOCKET_PLACEHOLDER] : []),
-    record.id,
-  ];
   const logConfig = hostConfig.LogConfig;
-  const argv = [monitorPath(), "-c", record.id, "-d", paths.run, "-p", "init.pid"];
+  const args = ["-c", record.id, "-d", paths.run];
   if (logConfig.Type !== "none") {
-    argv.push("-l", paths.log, "-s", logConfig.Config["max-size"] ?? "0", "-n", logConfig.Config["max-file"] ?? "1");
+    args.push("-l", paths.log, "-s", logConfig.Config["max-size"] ?? "0", "-n", logConfig.Config["max-file"] ?? "1");
   }
-  if (options.stdin) argv.push("-i");
-  if (tty) argv.push("-t");
-  for (const word of exitCommand) argv.push("-x", word);
-  argv.push("--", ...createCommand);
+  if (options.stdin) args.push("-i");
+  if (tty) args.push("-t");
+  for (const word of exitCommand) args.push("-x", word);
+  log.debug(`start ${record.id}: monitor ${args.join(" ")}`);
 
-  log.debug(`start ${record.id}: ${argv.join(" ")}`);
-  const monitor = Bun.spawn(argv, { stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const [report, diagnostics] = await Promise.all([readLines(monitor.stdout), readLines(monitor.stderr)]);
-  const ready = /^ready (\d+)$/m.exec(report);
-  if (ready === null) {
-    // still referenced: an unref'd child would let the event loop end (exit 0) during this wait
-    await monitor.exited;
-    const failed = /^failed (\d+)$/m.exec(report);
-    if (failed !== null) throw createFailure(paths.createLog, Number(failed[1]));
-    throw new ContainrError("CONTAINER_INIT_FAILED", `the container's monitor failed: ${diagnostics.trim() || `exit status ${monitor.exitCode}`}`);
+  // -t: the init connects to DIR/console from the host's mount namespace, before READY,
+  // while this process lives; the path through its fd stays short whatever the run root
+  const runDir = openSync(paths.run, constants.O_RDONLY | constants.O_DIRECTORY);
+  let consoleFd = -1;
+  // set by the runtime's create when it starts containr-init (through the monitor)
+  const spawned: { monitor?: SpawnedMonitor } = {};
+  let initPid: number;
+  try {
+    if (tty) consoleFd = unixListen(`/proc/self/fd/${runDir}/console`);
+    const spawnHelper: HelperSpawner = (plan, cgroupFd) => {
+      spawned.monitor = spawnMonitor(monitorPath(), args, plan, cgroupFd, consoleFd);
+      return { sock: spawned.monitor.sock };
+    };
+    const consoleSocket = tty ? `/proc/${process.pid}/fd/${runDir}/console` : undefined;
+    initPid = runtimeCreate(ctx.runtime, { id: record.id, bundle: paths.bundle, consoleSocket, spawnHelper }).pid;
+  } catch (err) {
+    throw spawned.monitor ? failedCreate(spawned.monitor, err) : err;
+  } finally {
+    closeSync(runDir);
+    if (consoleFd >= 0) closeFd(consoleFd);
   }
-  // the monitor outlives this command
-  monitor.unref();
-  const initPid = Number(ready[1]);
+  const monitor = spawned.monitor!;
+  timer.step("create (monitor, init ready)");
+  try {
+    writeSync(monitor.control, `${initPid}\n`);
+  } catch (err) {
+    // the monitor is gone: nobody would collect the init's exit
+    releaseRuntime(ctx, record.id);
+    throw failedCreate(monitor, err);
+  }
+  closeFd(monitor.control);
+  closeFd(monitor.diagnostics);
   const monitorStartTime = processStat(monitor.pid)?.startTime ?? "";
   updateEngineState(ctx, record.id, (s) => {
     s.startedAt = new Date().toISOString();
@@ -154,5 +164,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   });
   await options.beforeRelease?.();
   runtimeStart(ctx.runtime, record.id);
+  timer.step("release");
+  timer.done();
   return { monitorPid: monitor.pid, initPid };
 }

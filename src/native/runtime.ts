@@ -1,9 +1,9 @@
 /**
  * Typed wrappers over the runtime's C (csrc/lib/spawn.c, sync.c, wait.c):
- * starting containr-init, which clones a container's first process, the
- * sync socket, waiting with signal forwarding, pidfds, the exec fifo and
- * flock. Errors are ContainrErrors built from the errno, with `what` as the
- * context.
+ * starting containr-init, which clones a container's first process (itself,
+ * or through the container's monitor), the sync socket, waiting with signal
+ * forwarding, pidfds, the exec fifo and flock. Errors are ContainrErrors
+ * built from the errno, with `what` as the context.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";
 import initHelper from "../../build/containr-init" with { type: "file" };
@@ -19,6 +19,7 @@ let lib: ReturnType<typeof load> | undefined;
 function load() {
   return dlopen(libraryPath(), {
     containr_spawn: { args: [pointer, pointer, u32, i32, pointer], returns: i32 },
+    containr_spawn_monitor: { args: [pointer, pointer, u32, pointer, pointer, u32, i32, i32, pointer], returns: i32 },
     containr_sync_recv: { args: [i32, pointer, i32], returns: i32 },
     containr_sync_send: { args: [i32, u32], returns: i32 },
     containr_wait_forwarding: { args: [i32], returns: i32 },
@@ -54,13 +55,18 @@ export const ESRCH = 3;
 export const EPIPE = 32;
 
 export interface SpawnedHelper {
-  /** containr-init's pid: a child of this process until it is reaped */
-  pid: number;
+  /** containr-init's pid when it is a child of this process (reaped here); undefined when another process started it */
+  pid?: number;
   /** the parent's end of the SOCK_SEQPACKET sync socket */
   sock: number;
 }
 
 let helperPath: string | undefined;
+
+function initHelperPath(): string {
+  helperPath ??= materialize(initHelper, 0o700);
+  return helperPath;
+}
 
 /**
  * Start containr-init (csrc/bin/containr-init/) on a plan (src/runtime/plan.ts):
@@ -69,10 +75,38 @@ let helperPath: string | undefined;
  * directory fd for CLONE_INTO_CGROUP, or -1.
  */
 export function spawnInitHelper(plan: Uint8Array, cgroupFd: number): SpawnedHelper {
-  helperPath ??= materialize(initHelper, 0o700);
   const out = new Int32Array(2);
-  check(sym().containr_spawn(cstr(helperPath), ptr(plan), plan.byteLength, cgroupFd, ptr(out)), "start the container's init helper", "NAMESPACE_FAILED");
+  check(sym().containr_spawn(cstr(initHelperPath()), ptr(plan), plan.byteLength, cgroupFd, ptr(out)), "start the container's init helper", "NAMESPACE_FAILED");
   return { pid: out[0]!, sock: out[1]! };
+}
+
+export interface SpawnedMonitor {
+  /** the monitor's pid: a child of this process */
+  pid: number;
+  /** the parent's end of the sync socket with containr-init, which the monitor started */
+  sock: number;
+  /** the control pipe's write end: the init's pid goes here once it is READY, EOF tells the monitor the create failed */
+  control: number;
+  /** the read end of the monitor's stderr, its diagnostics until it has the init's pid */
+  diagnostics: number;
+}
+
+/**
+ * Start a container's monitor (csrc/bin/containr-monitor, at monitor)
+ * with args, which starts containr-init on the plan as its create command
+ * (csrc/monitor-spawn.h): the container's init is the monitor's child, and
+ * this process runs the sync protocol. consoleFd: the listening console
+ * socket for the monitor's -t, or -1.
+ */
+export function spawnMonitor(monitor: string, args: string[], plan: Uint8Array, cgroupFd: number, consoleFd: number): SpawnedMonitor {
+  const words = Buffer.from(args.map((a) => `${a}\0`).join(""), "utf8");
+  // a helper in a memfd of this process (a noexec runtime directory, embedded.ts) is /proc/self/fd/N
+  // here; the monitor reaches it through this process, which lives until the helper is running
+  const helper = initHelperPath().replace(/^\/proc\/self\//, `/proc/${process.pid}/`);
+  const out = new Int32Array(4);
+  const rc = sym().containr_spawn_monitor(cstr(monitor), ptr(words), words.byteLength, cstr(helper), ptr(plan), plan.byteLength, cgroupFd, consoleFd, ptr(out));
+  check(rc, "start the container's monitor", "CONTAINER_INIT_FAILED");
+  return { pid: out[0]!, sock: out[1]!, control: out[2]!, diagnostics: out[3]! };
 }
 
 /** Size of one sync message (csrc/sync.h struct sync_msg). */

@@ -72,7 +72,16 @@ export interface CreateOptions {
   noNewKeyring?: boolean;
   /** --preserve-fds N */
   preserveFds?: number;
+  /**
+   * How containr-init is started: by default as this process's child
+   * (spawnInitHelper); the engine has the container's monitor start it, so
+   * that the init is the monitor's child.
+   */
+  spawnHelper?: HelperSpawner;
 }
+
+/** Starts containr-init on a plan (cgroupFd: a v2 cgroup for CLONE_INTO_CGROUP, or -1). */
+export type HelperSpawner = (plan: Uint8Array, cgroupFd: number) => SpawnedHelper;
 
 /** Undo steps, run in reverse order when a lifecycle step fails. */
 export class Undo {
@@ -102,7 +111,7 @@ export function writePidFile(path: string, pid: number): void {
   replaceFile(path, String(pid), 0o644, { durable: false });
 }
 
-/** The container's init: a child of this process (containr-init clones it with CLONE_PARENT). */
+/** The container's init: containr-init clones it with CLONE_PARENT, so it is the child of whoever started containr-init. */
 export interface InitProcess {
   pid: number;
   pidfd: number;
@@ -112,7 +121,10 @@ export interface InitProcess {
 
 function killAndReap(child: InitProcess): void {
   pidfdSignal(child.pidfd, 9);
-  reap(child.pid);
+  // another process's child (the monitor's) is reaped there: wait until it is gone, so that its cgroup can go
+  if (reap(child.pid) === undefined && !pidfdWaitExit(child.pidfd, KILL_TIMEOUT_MS)) {
+    throw new ContainrError("TIMEOUT", `process ${child.pid} did not exit after SIGKILL`);
+  }
 }
 
 interface Created {
@@ -128,29 +140,28 @@ interface Created {
 
 /** containr-init, started on a plan: until it reports the process's pid. */
 interface SpawnedInit {
-  helperPid: number;
+  /** containr-init's pid while it is this process's child to reap (undefined: started by another process, or reaped) */
+  helperPid?: number;
   sock: number;
   channel: SyncChannel;
-  /** set once the helper has exited and been reaped */
-  reaped: boolean;
 }
 
 /**
  * Start containr-init on a plan. cgroup: an existing v2 cgroup for clone3's
  * CLONE_INTO_CGROUP; without one, finishLaunch places the process by pid.
  */
-function spawnInit(plan: Uint8Array, cgroup: CgroupManager | undefined, undo: Undo, timer: { step(what: string): void }): SpawnedInit {
+function spawnInit(plan: Uint8Array, cgroup: CgroupManager | undefined, undo: Undo, timer: { step(what: string): void }, spawnHelper: HelperSpawner = spawnInitHelper): SpawnedInit {
   const unified = cgroup?.mode === "v2" ? cgroup.unifiedPath() : undefined;
   const cgroupFd = unified ? openSync(unified, constants.O_RDONLY | constants.O_DIRECTORY) : -1;
   let helper: SpawnedHelper;
   try {
-    helper = spawnInitHelper(plan, cgroupFd);
+    helper = spawnHelper(plan, cgroupFd);
   } finally {
     if (cgroupFd >= 0) closeSync(cgroupFd);
   }
-  const spawned: SpawnedInit = { helperPid: helper.pid, sock: helper.sock, channel: new SyncChannel(helper.sock), reaped: false };
+  const spawned: SpawnedInit = { helperPid: helper.pid, sock: helper.sock, channel: new SyncChannel(helper.sock) };
   // in reverse: the socket's close ends a helper that still waits for the parent, then it is reaped
-  undo.push("reap the init helper", () => spawned.reaped || reap(spawned.helperPid));
+  undo.push("reap the init helper", () => spawned.helperPid === undefined || reap(spawned.helperPid));
   undo.push("close the sync socket", () => closeFd(spawned.sock));
   timer.step("spawn");
   return spawned;
@@ -175,24 +186,25 @@ interface Launched {
 /**
  * The rest of a launch through containr-init (a container's init, or an
  * `oci exec` process): write the uid/gid maps of a new user namespace, take
- * the process's pid (our child: containr-init clones it with CLONE_PARENT),
- * and place it in the cgroup. Each step registers its undo.
+ * the process's pid (containr-init clones it with CLONE_PARENT: our child,
+ * or the engine's monitor's), and place it in the cgroup. Each step
+ * registers its undo.
  * forwardSignals: from the moment the process exists, signals to the CLI go
  * to it (a SIGTERM between its execve and the wait would otherwise end the
  * CLI and leave the container running); the caller stops forwarding.
  */
 function finishLaunch(spawned: SpawnedInit, launch: Launch): Launched {
   const { cgroup, undo, timer, idMaps, forwardSignals = false } = launch;
-  const { helperPid, sock, channel } = spawned;
+  const { sock, channel } = spawned;
   if (idMaps) {
-    channel.waitForMapsRequest();
-    writeIdMaps(helperPid, idMaps);
+    // containr-init's own pid: this process may not have started it
+    writeIdMaps(channel.waitForMapsRequest(), idMaps);
     channel.sendMapsWritten();
   }
   const init = channel.waitForChildPid();
-  // the helper exits right after CHILD_PID; the init, its sibling, is our child
-  reap(helperPid);
-  spawned.reaped = true;
+  // the helper exits right after CHILD_PID; the init, its sibling, is the child of the helper's parent
+  if (spawned.helperPid !== undefined) reap(spawned.helperPid);
+  spawned.helperPid = undefined;
   const child: InitProcess = { pid: init.pid, pidfd: pidfdOpen(init.pid), sock };
   undo.push("stop the container process", () => killAndReap(child));
   if (forwardSignals) {
@@ -257,7 +269,7 @@ function setUp(ctx: RuntimeContext, o: CreateOptions & { detach?: boolean }, wit
     // the namespaces and clones the init (on the other core), this process
     // reads the host's cgroup layout and creates the cgroup; the init waits
     // for its placement by pid (CGROUP_WAIT) before it does anything.
-    const spawned = spawnInit(plan, undefined, undo, timer);
+    const spawned = spawnInit(plan, undefined, undo, timer, o.spawnHelper);
     failpoint("oci.create.spawned");
     const cgroup = cgroupManagerFor({ containerId: o.id, cgroupsPath: bundle.spec.linux?.cgroupsPath, rootless: ctx.rootless });
     cgroup.create(withDeviceRules(bundle.spec.linux?.resources, config.devices));

@@ -182,9 +182,9 @@ export class SyncChannel {
     syncSend(this.fd, MessageType.CgroupDone);
   }
 
-  /** containr-init created the user namespace and waits for its uid/gid maps. */
-  waitForMapsRequest(): void {
-    this.expect(MessageType.ChildReadyForMaps, "asking for its uid/gid maps");
+  /** containr-init created the user namespace and waits for its uid/gid maps; its pid (the maps are written for it). */
+  waitForMapsRequest(): number {
+    return this.expect(MessageType.ChildReadyForMaps, "asking for its uid/gid maps").value;
   }
 
   sendMapsWritten(): void {

@@ -1,14 +1,15 @@
 /**
  * Issue 7, clean-up on every error path, for the engine family: `run --rm`
  * failing at each step of create and start (CONTAINR_FAILPOINTS injects the
- * failure; the monitor's `oci create` inherits it) leaves no record, mount,
- * container directory, anonymous volume, runtime state, cgroup or process,
- * and the image can still be removed.
+ * failure; the runtime's create runs in the engine's process, with the
+ * container's monitor as the init's parent) leaves no record, mount,
+ * container directory, anonymous volume, runtime state, cgroup or process
+ * (the monitor exits too), and the image can still be removed.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { engineEnv, type EngineEnv } from "../helpers/engine-env.ts";
+import { engineEnv, processesMentioning, type EngineEnv } from "../helpers/engine-env.ts";
 
 const STEPS = [
   "engine.create.record",
@@ -16,7 +17,9 @@ const STEPS = [
   "engine.create.volumes",
   "engine.create.bundle",
   "oci.create.spawned",
+  "oci.create.placed",
   "oci.create.mounted",
+  "oci.create.state-written",
 ];
 
 const isRoot = process.getuid?.() === 0;
@@ -51,8 +54,10 @@ describe.skipIf(!isRoot)("a run that fails at any step leaves nothing behind", (
       expect(containerDirs).toEqual([]);
       // the named volume may stay (Docker keeps it); the image's anonymous one must not
       expect(env.containr(["volume", "ls", "-q"]).stdout.split("\n").filter((v) => v && v !== "named")).toEqual([]);
-      const runtimeRoot = join(env.runroot, "oci");
+      const runtimeRoot = join(env.runroot, "runtime");
       expect(existsSync(runtimeRoot) ? readdirSync(runtimeRoot) : []).toEqual([]);
+      // the monitor (its argv names the run root) exited when the create failed
+      expect(processesMentioning(env.runroot)).toEqual([]);
     });
   }
 

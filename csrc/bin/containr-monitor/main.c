@@ -3,24 +3,27 @@
  *
  *   -c ID        the container's id (for messages)
  *   -d DIR       the container's run directory: attach socket, exit file
- *   -p FILE      where CREATE-COMMAND writes the init's pid (relative to DIR)
  *   -l FILE      the json-file log; -s BYTES and -n FILES rotate it (0: never)
  *   -i           keep the container's stdin open (a pipe fed by attach clients)
- *   -t           a terminal: listen on DIR/console, put its path in place of
- *                the create command's argument "@console-socket@" (runc's
- *                --console-socket), and relay the pty master it receives as
- *                the container's stdout (and stdin with -i)
+ *   -t           a terminal: relay the pty master the runtime sends on the
+ *                console socket (MONITOR_CONSOLE_FD, listening on
+ *                DIR/console) as the container's stdout (and stdin with -i)
  *   -x ARG       one word of the exit command (repeated), run after the exit
  *                unless an attach client that took it over (attach.c) removed
  *                DIR before it closed its connection
  *
- * As conmon: the monitor makes itself a child subreaper, starts
- * CREATE-COMMAND (the runtime's create) with the container's stdio pipes as
- * its stdio, and when that exits the container's init, left waiting on its
- * exec fifo, is re-parented to the monitor. The monitor then reports
- * "ready PID\n" (or "failed STATUS\n") on its stdout, which is the engine's
- * pipe, and detaches from it. It logs and relays output until the init
- * exited and the pipes are drained, writes DIR/exit.json atomically
+ * The engine starts it (csrc/monitor-spawn.h, ADR 0007) and runs the
+ * runtime's create in its own process; CREATE-COMMAND is containr-init,
+ * which gets the plan, the sync socket and the cgroup fd (fds 3 to 5) as
+ * the monitor got them, with the monitor's pid in place of "@monitor-pid@".
+ * As conmon: the monitor makes itself a child subreaper and starts the
+ * create command with the container's stdio pipes as its stdio; the
+ * container's init, cloned with CLONE_PARENT, is the monitor's child. The
+ * engine writes the init's pid on MONITOR_CONTROL_FD once the init is READY
+ * (EOF instead: the create failed, and the monitor exits). Until then the
+ * monitor's diagnostics go to its stderr, the engine's pipe; afterwards
+ * nowhere. It logs and relays output until the init exited and the pipes
+ * are drained, writes DIR/exit.json atomically
  * ({"exitCode":N,"finishedAt":"..."}), runs the exit command and exits.
  */
 #include <errno.h>
@@ -38,6 +41,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "fdio.h"
+#include "init-helper.h"
+#include "monitor-spawn.h"
 #include "monitor.h"
 
 #define MAX_EXIT_ARGS 64
@@ -48,15 +53,15 @@
 #define DRAIN_MS 2000
 /* How long a client that took over the clean-up may take before the exit command runs anyway. */
 #define CLEANUP_WAIT_MS 30000
-/* The create command's argument that -t replaces with the console socket's path. */
-#define CONSOLE_PLACEHOLDER "@console-socket@"
+/* init-helper.h's descriptors, which the monitor passes on to the create command */
+#define KEPT_FDS (SPAWN_CGROUP_FD - SPAWN_PLAN_FD + 1)
 
 static const char *container_id = "?";
 
 void
 mon_fail (const char *stage, int err, const char *detail)
 {
-  /* stderr is the engine's diagnostics until ready, /dev/null afterwards */
+  /* stderr is the engine's pipe until the monitor has the init's pid, /dev/null afterwards */
   dprintf (2, "containr-monitor %s: %s: %s: %s\n", container_id, stage, strerror (err), detail ? detail : "");
 }
 
@@ -160,8 +165,10 @@ write_exit_file (int dirfd, int code, const char *finished)
   return 0;
 }
 
+/* fork and exec argv with in, out and err as its stdio and kept[i] (or
+   nothing, for -1) at SPAWN_PLAN_FD + i; every other descriptor is closed. */
 static pid_t
-spawn (char *const argv[], int in, int out, int err)
+spawn (char *const argv[], int in, int out, int err, const int kept[KEPT_FDS])
 {
   pid_t pid = fork ();
   if (pid != 0)
@@ -174,21 +181,58 @@ spawn (char *const argv[], int in, int out, int err)
   signal (SIGINT, SIG_DFL);
   if (dup2 (in, 0) < 0 || dup2 (out, 1) < 0 || dup2 (err, 2) < 0)
     _exit (126);
-  syscall (SYS_close_range, 3, ~0U, 0);
+  /* the kept copies sit above KEPT_FDS' targets (keep_create_fds) */
+  for (int i = 0; i < KEPT_FDS; i++)
+    if (kept[i] >= 0 ? dup2 (kept[i], SPAWN_PLAN_FD + i) < 0 : close (SPAWN_PLAN_FD + i) < 0 && errno != EBADF)
+      _exit (126);
+  syscall (SYS_close_range, SPAWN_PLAN_FD + KEPT_FDS, ~0U, 0);
   execv (argv[0], argv);
   _exit (errno == ENOENT ? 127 : 126);
 }
 
+/* Move the create command's descriptors (those the engine passed) out of
+   the way of the monitor's own, close-on-exec; -1 for one not passed. */
 static int
-read_pid (int dirfd, const char *name)
+keep_create_fds (int kept[KEPT_FDS])
 {
-  char buf[32] = { 0 };
-  int fd = openat (dirfd, name, O_RDONLY | O_CLOEXEC);
-  if (fd < 0)
-    return -1;
-  ssize_t r = read (fd, buf, sizeof buf - 1);
-  close (fd);
-  return r > 0 ? atoi (buf) : -1;
+  for (int i = 0; i < KEPT_FDS; i++)
+    {
+      int fd = SPAWN_PLAN_FD + i;
+      kept[i] = -1;
+      if (fcntl (fd, F_GETFD) < 0)
+        continue;
+      kept[i] = fcntl (fd, F_DUPFD_CLOEXEC, MONITOR_CONSOLE_FD + 1);
+      if (kept[i] < 0)
+        return -1;
+      close (fd);
+    }
+  return 0;
+}
+
+/* The init's pid, which the engine writes on fd once the runtime's state is
+   written ("PID\n"); -1 at EOF without one (the create failed). */
+static pid_t
+read_init_pid (int fd)
+{
+  char buf[32];
+  size_t len = 0;
+  for (;;)
+    {
+      ssize_t r = read (fd, buf + len, sizeof buf - 1 - len);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return -1;
+      len += (size_t) r;
+      buf[len] = '\0';
+      if (memchr (buf, '\n', len) != NULL)
+        break;
+      if (len == sizeof buf - 1)
+        return -1;
+    }
+  char *end;
+  long pid = strtol (buf, &end, 10);
+  return pid > 0 && *end == '\n' ? (pid_t) pid : -1;
 }
 
 /* The pty master the runtime sent over the console socket (SCM_RIGHTS), or -1. */
@@ -213,26 +257,25 @@ receive_master (int listen_fd)
 static void
 usage (void)
 {
-  dprintf (2, "usage: containr-monitor -c ID -d DIR -p PIDFILE [-l LOG -s BYTES -n FILES] [-i] [-t] [-x ARG]... -- CREATE-COMMAND...\n");
+  dprintf (2, "usage: containr-monitor -c ID -d DIR [-l LOG -s BYTES -n FILES] [-i] [-t] [-x ARG]... -- CREATE-COMMAND...\n");
   exit (2);
 }
 
 int
 main (int argc, char **argv)
 {
-  const char *dir = NULL, *pidfile = NULL, *logpath = NULL;
+  const char *dir = NULL, *logpath = NULL;
   unsigned long long max_size = 0;
   unsigned max_files = 1;
   int keep_stdin = 0, terminal = 0;
   char *exit_argv[MAX_EXIT_ARGS + 1];
   int nexit = 0, opt;
 
-  while ((opt = getopt (argc, argv, "+c:d:p:l:s:n:itx:")) != -1)
+  while ((opt = getopt (argc, argv, "+c:d:l:s:n:itx:")) != -1)
     switch (opt)
       {
       case 'c': container_id = optarg; break;
       case 'd': dir = optarg; break;
-      case 'p': pidfile = optarg; break;
       case 'l': logpath = optarg; break;
       case 's': max_size = strtoull (optarg, NULL, 10); break;
       case 'n': max_files = (unsigned) strtoul (optarg, NULL, 10); break;
@@ -246,11 +289,27 @@ main (int argc, char **argv)
       default: usage ();
       }
   exit_argv[nexit] = NULL;
-  if (dir == NULL || pidfile == NULL || optind >= argc)
+  if (dir == NULL || optind >= argc)
     usage ();
   char **create_argv = argv + optind;
 
-  /* orphans below us (the init, once the create command exits) become our children */
+  /* nothing of the engine's but what monitor-spawn.h gives (Bun's own descriptors are close-on-exec, but that is its choice) */
+  syscall (SYS_close_range, MONITOR_CONSOLE_FD + 1, ~0U, 0);
+  /* before the monitor opens anything of its own, which could land on them */
+  int kept[KEPT_FDS];
+  if (keep_create_fds (kept) < 0 || fcntl (MONITOR_CONTROL_FD, F_SETFD, FD_CLOEXEC) < 0
+      || (terminal && fcntl (MONITOR_CONSOLE_FD, F_SETFD, FD_CLOEXEC) < 0))
+    {
+      mon_fail ("take the create command's descriptors", errno, NULL);
+      return 1;
+    }
+  char self[16];
+  snprintf (self, sizeof self, "%d", (int) getpid ());
+  for (char **arg = create_argv; *arg != NULL; arg++)
+    if (strcmp (*arg, MONITOR_PID_PLACEHOLDER) == 0)
+      *arg = self;
+
+  /* orphans below us become our children (the init is one from the start: CLONE_PARENT) */
   if (prctl (PR_SET_CHILD_SUBREAPER, 1) < 0)
     {
       mon_fail ("become a subreaper", errno, NULL);
@@ -276,7 +335,7 @@ main (int argc, char **argv)
   int sigfd = signalfd (-1, &chld, SFD_CLOEXEC | SFD_NONBLOCK);
   int listen_fd = mon_attach_listen (dirfd, "attach");
   int out[2], err[2], in[2] = { -1, -1 };
-  /* with a terminal the init's stdio is the pty; the create command itself logs to its --log */
+  /* with a terminal the init's stdio is the pty; containr-init itself says nothing on its stdio */
   int piped = !terminal;
   if (sigfd < 0 || listen_fd < 0
       || (piped ? pipe2 (out, O_CLOEXEC) : (out[0] = -1, out[1] = open ("/dev/null", O_WRONLY | O_CLOEXEC))) < 0
@@ -284,28 +343,21 @@ main (int argc, char **argv)
       || (keep_stdin && piped ? pipe2 (in, O_CLOEXEC) : (in[0] = open ("/dev/null", O_RDONLY | O_CLOEXEC))) < 0)
     {
       mon_fail ("set up the container's stdio", errno, NULL);
+      unlinkat (dirfd, "attach", 0);
       return 1;
     }
-  int console_fd = -1;
-  char console_path[64];
-  if (terminal)
-    {
-      console_fd = mon_attach_listen (dirfd, "console");
-      if (console_fd < 0)
-        return 1;
-      /* containr-init connects from the host's mount namespace, before it joins the container's */
-      snprintf (console_path, sizeof console_path, "/proc/%d/fd/%d/console", (int) getpid (), dirfd);
-      for (char **arg = create_argv; *arg != NULL; arg++)
-        if (strcmp (*arg, CONSOLE_PLACEHOLDER) == 0)
-          *arg = console_path;
-    }
 
-  pid_t creator = spawn (create_argv, in[0], out[1], err[1]);
+  pid_t creator = spawn (create_argv, in[0], out[1], err[1], kept);
   if (creator < 0)
     {
       mon_fail ("start the create command", errno, create_argv[0]);
+      unlinkat (dirfd, "attach", 0);
       return 1;
     }
+  /* the engine sees EOF on the sync socket once the helper and the init are gone, not while we hold it */
+  for (int i = 0; i < KEPT_FDS; i++)
+    if (kept[i] >= 0)
+      close (kept[i]);
   close (in[0]);
   close (out[1]);
   close (err[1]);
@@ -314,16 +366,13 @@ main (int argc, char **argv)
   streams[0].fd = out[0], streams[0].stream = MON_STDOUT, streams[0].len = 0;
   streams[1].fd = err[0], streams[1].stream = MON_STDERR, streams[1].len = 0;
 
-  int status;
-  while (waitpid (creator, &status, 0) < 0 && errno == EINTR)
-    ;
-  pid_t init = status == 0 ? read_pid (dirfd, pidfile) : -1;
+  /* the helper exits after cloning the init; it is reaped with the other children in the loop */
+  pid_t init = read_init_pid (MONITOR_CONTROL_FD);
+  close (MONITOR_CONTROL_FD);
   if (init > 0 && terminal)
     {
-      /* the runtime sent the master before the create command exited: it waits in the socket's queue */
-      int master = receive_master (console_fd);
-      close (console_fd);
-      unlinkat (dirfd, "console", 0);
+      /* the init sent the master before READY: it waits in the socket's queue */
+      int master = receive_master (MONITOR_CONSOLE_FD);
       if (master < 0)
         {
           kill (init, SIGKILL);
@@ -336,22 +385,26 @@ main (int argc, char **argv)
           mon_attach_set_terminal (master);
         }
     }
+  if (terminal)
+    {
+      close (MONITOR_CONSOLE_FD);
+      unlinkat (dirfd, "console", 0);
+    }
+  if (init <= 0)
+    {
+      /* the engine reports why the create failed and removes what it made; the
+         init, not READY yet, dies with us (PR_SET_PDEATHSIG) */
+      unlinkat (dirfd, "attach", 0);
+      return 1;
+    }
   for (int s = 0; s < 2; s++)
     if (streams[s].fd >= 0)
       fcntl (streams[s].fd, F_SETFL, O_NONBLOCK);
-  if (init <= 0)
-    {
-      /* the create command reported why (its --log); nothing of the container is left */
-      dprintf (1, "failed %d\n", status == 0 ? 255 : exit_code_of (status));
-      return 1;
-    }
-  dprintf (1, "ready %d\n", init);
   int devnull = open ("/dev/null", O_RDWR | O_CLOEXEC);
-  dup2 (devnull, 1);
   dup2 (devnull, 2);
   close (devnull);
 
-  int exited = 0, code = -1;
+  int exited = 0, code = -1, status;
   char finished[64] = "";
   long long drain_deadline = 0;
   for (;;)
@@ -416,7 +469,8 @@ main (int argc, char **argv)
   if (nexit > 0)
     {
       int null = open ("/dev/null", O_RDWR | O_CLOEXEC);
-      pid_t pid = spawn (exit_argv, null, null, null);
+      const int nothing_kept[KEPT_FDS] = { [0 ... KEPT_FDS - 1] = -1 };
+      pid_t pid = spawn (exit_argv, null, null, null, nothing_kept);
       if (pid > 0)
         while (waitpid (pid, &status, 0) < 0 && errno == EINTR)
           ;
