@@ -16,7 +16,7 @@
  * is committed, removed after the row is deleted, so a directory without a
  * row is always a leftover (swept by remove()).
  */
-import { Database, type Statement } from "bun:sqlite";
+import type { Database, Statement } from "bun:sqlite";
 import { mkdirSync, readdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { ContainrError, toContainrError } from "../diag/errors.ts";

@@ -13,7 +13,7 @@
  *   retried here; past BUSY_TIMEOUT_MS the error is TIMEOUT naming the
  *   index, never a raw SQLite message.
  */
-import { Database } from "bun:sqlite";
+import type { Database } from "bun:sqlite";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
@@ -49,6 +49,16 @@ export function retryWhileBusy<T>(what: string, index: string, fn: () => T): T {
   }
 }
 
+/**
+ * Open a SQLite database. bun:sqlite is loaded here, on first use, not by an
+ * import: the bundle hoists builtin imports to its start, and loading SQLite
+ * costs every command (version, every `oci` command) ~3 ms.
+ */
+export function openDatabase(path: string, options: { create: boolean; strict?: boolean }): Database {
+  const { Database: SqliteDatabase } = require("bun:sqlite") as typeof import("bun:sqlite");
+  return new SqliteDatabase(path, options);
+}
+
 /** An open index: the database, and how to run reads and writes on it without lock errors. */
 export class SqliteIndex {
   readonly db: Database;
@@ -69,7 +79,7 @@ export class SqliteIndex {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     const path = join(dir, file);
     closeSync(openSync(path, "a", 0o600));
-    this.db = new Database(path, { create: true });
+    this.db = openDatabase(path, { create: true });
     this.db.run(`PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}`);
     this.retryWhileBusy(`open the ${what}`, () => {
       this.db.run("PRAGMA journal_mode = WAL");

@@ -12,8 +12,8 @@
  * so a crash at any point leaves at worst unreferenced content (collected by
  * the next rmi) and temp files of a dead process (resumed or removed).
  */
-import { Database } from "bun:sqlite";
-import { BUSY_TIMEOUT_MS, retryWhileBusy } from "./sqlite-index.ts";
+import type { Database } from "bun:sqlite";
+import { BUSY_TIMEOUT_MS, openDatabase, retryWhileBusy } from "./sqlite-index.ts";
 import { closeSync, copyFileSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
@@ -138,7 +138,7 @@ export class ImageStore {
     this.layerDir = join(this.root, "layers", "sha256");
     this.tmpDir = join(this.root, "tmp");
     for (const dir of [this.blobDir, this.layerDir, this.tmpDir]) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    this.db = new Database(join(this.root, "index.db"), { create: true, strict: true });
+    this.db = openDatabase(join(this.root, "index.db"), { create: true, strict: true });
     // busy_timeout first: concurrent openers switching to WAL or creating the schema queue instead of failing
     this.db.exec(`PRAGMA busy_timeout=${BUSY_TIMEOUT_MS}`);
     retryWhileBusy("open the image store", "image index", () => {
