@@ -8,7 +8,7 @@ import { toContainrError } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import { unmountOverlay } from "../image/overlay.ts";
 import { ImageStore } from "../image/store.ts";
-import { deleteContainer } from "../runtime/container.ts";
+import { deleteContainer, discardUnfinishedCreate } from "../runtime/container.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import { releaseVolumes } from "./mounts.ts";
 import type { ContainerRecord } from "./records.ts";
@@ -32,7 +32,11 @@ export function isMountPoint(path: string): boolean {
 
 /** Kill what is left of the container's processes and remove its cgroup and runtime state. */
 export function releaseRuntime(ctx: EngineContext, id: string): void {
-  if (!existsSync(`${ctx.runtime.root}/${id}/state.json`)) return;
+  if (!existsSync(`${ctx.runtime.root}/${id}/state.json`)) {
+    // a start whose CLI was killed during the runtime's create (it runs in the CLI's process)
+    discardUnfinishedCreate(ctx.runtime, id, containerPaths(ctx, id).bundle);
+    return;
+  }
   deleteContainer(ctx.runtime, id, true);
 }
 

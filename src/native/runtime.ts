@@ -184,7 +184,18 @@ export function releaseExecFifo(path: string, pidfd: number, timeoutMs: number):
 export const LOCK_SH = 1;
 export const LOCK_EX = 2;
 export const LOCK_UN = 8;
+export const LOCK_NB = 4;
 
 export function flock(fd: number, op: number, what: string): void {
   check(sym().containr_flock(fd, op), what);
+}
+
+const EWOULDBLOCK = 11;
+
+/** flock without waiting (LOCK_NB): false when another process holds a conflicting lock. */
+export function tryFlock(fd: number, op: number, what: string): boolean {
+  const rc = sym().containr_flock(fd, op | LOCK_NB);
+  if (rc === -EWOULDBLOCK) return false;
+  check(rc, what);
+  return true;
 }

@@ -6,6 +6,7 @@
  */
 import { replaceFile } from "../native/replace-file.ts";
 import { closeSync, constants, existsSync, fstatSync, mkdirSync, openSync, readFileSync, rmSync, statSync, unlinkSync } from "node:fs";
+import { join } from "node:path";
 import { ContainrError, toContainrError, wrap } from "../diag/errors.ts";
 import { failpoint } from "../diag/failpoints.ts";
 import { debugEnabled, log, stepTimer } from "../diag/log.ts";
@@ -23,6 +24,7 @@ import {
   releaseExecFifo,
   spawnInitHelper,
   stopForwardingSignals,
+  tryFlock,
   waitForwardingSignals,
   type SpawnedHelper,
 } from "../native/runtime.ts";
@@ -553,6 +555,33 @@ export function deleteContainer(ctx: RuntimeContext, id: string, force = false):
     }
     destroy(state, dir, managerOf(ctx, state));
   });
+}
+
+/**
+ * Remove what a create left when its process was killed before it wrote the
+ * state (the engine's CLI, which runs the create, killed during `run` or
+ * `start`): the cgroup and the state directory; its processes died with
+ * their parent (PR_SET_PDEATHSIG until READY). A create still running holds
+ * the directory's lock and is left alone. bundleDir: the container's bundle,
+ * for linux.cgroupsPath.
+ */
+export function discardUnfinishedCreate(ctx: RuntimeContext, id: string, bundleDir: string): void {
+  const dir = containerDir(ctx.root, id);
+  if (!existsSync(dir) || existsSync(join(dir, "state.json"))) return;
+  const lockFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    if (!tryFlock(lockFd, LOCK_EX, `lock ${dir}`) || existsSync(join(dir, "state.json"))) return;
+    const cgroup = cgroupManagerFor({ containerId: id, cgroupsPath: loadBundle(bundleDir).spec.linux?.cgroupsPath, rootless: ctx.rootless });
+    try {
+      cgroup.killAll(9);
+    } catch (err) {
+      log.debug(`discard ${id}: signal the cgroup: ${toContainrError(err).message}`);
+    }
+    cgroup.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  } finally {
+    closeSync(lockFd);
+  }
 }
 
 /** runc's state JSON. */

@@ -235,6 +235,35 @@ read_init_pid (int fd)
   return pid > 0 && *end == '\n' ? (pid_t) pid : -1;
 }
 
+/* EOF without a pid: the create failed (the engine has killed the init), or
+   the engine died, perhaps after READY, when the init no longer dies with
+   its parent (PR_SET_PDEATHSIG). End every child: none is reaped yet, so no
+   pid here can have been reused. Without /proc/PID/task/TID/children
+   (CONFIG_PROC_CHILDREN) the engine's next start or rm kills the cgroup. */
+static void
+kill_children (void)
+{
+  char path[64], buf[4096];
+  snprintf (path, sizeof path, "/proc/self/task/%d/children", (int) getpid ());
+  int fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return;
+  ssize_t n = read (fd, buf, sizeof buf - 1);
+  close (fd);
+  if (n <= 0)
+    return;
+  buf[n] = '\0';
+  char *end;
+  for (char *p = buf;; p = end)
+    {
+      long pid = strtol (p, &end, 10);
+      if (end == p)
+        break;
+      if (pid > 0)
+        kill ((pid_t) pid, SIGKILL);
+    }
+}
+
 /* The pty master the runtime sent over the console socket (SCM_RIGHTS), or -1. */
 static int
 receive_master (int listen_fd)
@@ -392,8 +421,8 @@ main (int argc, char **argv)
     }
   if (init <= 0)
     {
-      /* the engine reports why the create failed and removes what it made; the
-         init, not READY yet, dies with us (PR_SET_PDEATHSIG) */
+      /* the engine reports why the create failed and removes what it made */
+      kill_children ();
       unlinkat (dirfd, "attach", 0);
       return 1;
     }
