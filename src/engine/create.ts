@@ -146,7 +146,8 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     failpoint("engine.create.rootfs");
 
     const requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
-    const mounts = withVolumes(ctx.dataRoot, (volumes) => prepareMounts(volumes, id, paths.rootfs, requests));
+    // the volume store (a SQLite open and close) only when there is something to mount
+    const mounts = requests.length === 0 ? { spec: [], points: [] } : withVolumes(ctx.dataRoot, (volumes) => prepareMounts(volumes, id, paths.rootfs, requests));
     record = ctx.records.update(id, (r) => ({ ...r, mounts: mounts.points }));
     failpoint("engine.create.volumes");
 

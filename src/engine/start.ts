@@ -28,7 +28,7 @@ import { releaseRuntime } from "./teardown.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { ImageStore, resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
-import { mountVolumesForStart } from "./mounts.ts";
+import { mountVolumesForStart, volumeNames } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
 
 /** Re-mount the root filesystem of a container that was stopped (its overlay is unmounted on exit). */
@@ -102,7 +102,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   const hostConfig: HostConfig = hostConfigOfRecord(record);
   releaseRuntime(ctx, record.id);
   ensureRootfs(ctx, record);
-  withVolumes(ctx.dataRoot, (volumes) => mountVolumesForStart(volumes, record.mounts));
+  if (volumeNames(record.mounts).length > 0) withVolumes(ctx.dataRoot, (volumes) => mountVolumesForStart(volumes, record.mounts));
   rmSync(paths.run, { recursive: true, force: true });
   mkdirSync(paths.run, { recursive: true, mode: 0o700 });
   timer.step("prepare");
