@@ -14,6 +14,7 @@
  *                                       console (-t, until the init sent its pty)
  */
 import { join, resolve } from "node:path";
+import { ImageStore } from "../image/store.ts";
 import { openRecords, type RecordStore } from "./records.ts";
 import type { RuntimeContext } from "../runtime/container.ts";
 
@@ -26,6 +27,28 @@ export interface EngineContext {
   self: string[];
   /** the global flags a child containr needs to see the same stores */
   globalArgs: string[];
+  images: SharedImageStore;
+}
+
+/**
+ * The image store, opened on first use and closed with the engine: a
+ * `run --rm` resolves its image and later drops its hold on it, and each
+ * SQLite open and close (a checkpoint) costs milliseconds.
+ */
+export class SharedImageStore {
+  private store: ImageStore | undefined;
+
+  constructor(private readonly dataRoot: string) {}
+
+  open(): ImageStore {
+    this.store ??= ImageStore.open(this.dataRoot);
+    return this.store;
+  }
+
+  close(): void {
+    this.store?.close();
+    this.store = undefined;
+  }
 }
 
 /** argv[0..] of this program: the compiled executable, or bun with the script it runs. */
@@ -47,11 +70,13 @@ export function openEngine(globals: Record<string, unknown>): EngineContext {
     runtime: { root: join(runRoot, "runtime"), rootless: process.getuid?.() !== 0 },
     self: selfCommand(),
     globalArgs,
+    images: new SharedImageStore(dataRoot),
   };
 }
 
 export function closeEngine(ctx: EngineContext): void {
   ctx.records.close();
+  ctx.images.close();
 }
 
 export interface ContainerPaths {

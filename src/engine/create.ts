@@ -13,7 +13,7 @@ import { failpoint } from "../diag/failpoints.ts";
 import { log } from "../diag/log.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { pullImage, type PullProgress } from "../image/pull.ts";
-import { ImageStore, resolveImage, type ResolvedImage } from "../image/store.ts";
+import { resolveImage, type ImageStore, type ResolvedImage } from "../image/store.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import { etcFilesFor } from "./etc-files.ts";
 import { generateId } from "./ids.ts";
@@ -120,7 +120,7 @@ export function hostConfigOfRecord(record: ContainerRecord): HostConfig {
 export async function createContainer(ctx: EngineContext, request: CreateRequest): Promise<ContainerRecord> {
   const { options } = request;
   const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
-  const store = ImageStore.open(ctx.dataRoot);
+  const store = ctx.images.open();
   let record: ContainerRecord | undefined;
   try {
     const image = await findOrPull(store, request);
@@ -185,7 +185,5 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       }
     }
     throw wrap(err, "create container");
-  } finally {
-    store.close();
   }
 }

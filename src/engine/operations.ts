@@ -8,7 +8,7 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
-import { ImageStore, resolveImage } from "../image/store.ts";
+import { resolveImage } from "../image/store.ts";
 import { managerOf } from "../runtime/container.ts";
 import { containerPids, pauseContainer as runtimePause, resumeContainer as runtimeResume } from "../runtime/manage.ts";
 import { readState } from "../runtime/state.ts";
@@ -198,13 +198,7 @@ const ENGINE_MOUNT_POINTS = ["/etc/hostname", "/etc/hosts", "/etc/resolv.conf"];
  * only when something below it is. Sorted by path, as Docker lists them.
  */
 export function diffContainer(ctx: EngineContext, record: ContainerRecord): Change[] {
-  const store = ImageStore.open(ctx.dataRoot);
-  let layers: string[];
-  try {
-    layers = [...resolveImage(store, record.imageId).layerDirs];
-  } finally {
-    store.close();
-  }
+  const layers = [...resolveImage(ctx.images.open(), record.imageId).layerDirs];
   const mountPoints = new Set([...ENGINE_MOUNT_POINTS, ...(record.mounts as { Destination?: string }[]).map((m) => m.Destination ?? "")]);
   const walk = (dir: string, components: string[]): Change[] => {
     let names: string[];
@@ -275,17 +269,13 @@ export interface DiskUsageRow {
 
 /** `system df`: images (active: used by a container), containers' writable layers (active: running), volumes (active: mounted by a container). */
 export function diskUsage(ctx: EngineContext, volumeSizes: { name: string; size: number; inUse: boolean }[]): DiskUsageRow[] {
-  const store = ImageStore.open(ctx.dataRoot);
+  const store = ctx.images.open();
   const images = { type: "Images", total: 0, active: 0, size: 0, reclaimable: 0 } as DiskUsageRow;
-  try {
-    for (const image of store.listImages()) {
-      images.total++;
-      images.size += image.size;
-      if (store.imageUsers(image.id).length > 0) images.active++;
-      else images.reclaimable += image.size;
-    }
-  } finally {
-    store.close();
+  for (const image of store.listImages()) {
+    images.total++;
+    images.size += image.size;
+    if (store.imageUsers(image.id).length > 0) images.active++;
+    else images.reclaimable += image.size;
   }
   const containers = { type: "Containers", total: 0, active: 0, size: 0, reclaimable: 0 } as DiskUsageRow;
   for (const record of ctx.records.list()) {
@@ -312,24 +302,20 @@ export interface ImagePruneResult {
 
 /** The image part of `system prune`: dangling images (no tag), or with `all` every image no container uses. */
 export function pruneImages(ctx: EngineContext, all: boolean): ImagePruneResult {
-  const store = ImageStore.open(ctx.dataRoot);
+  const store = ctx.images.open();
   const result: ImagePruneResult = { lines: [], reclaimed: 0 };
-  try {
-    for (const image of store.listImages()) {
-      if (store.imageUsers(image.id).length > 0) continue;
-      if (!all && image.tags.length > 0) continue;
-      try {
-        const lines = store.removeImage(image.id, true);
-        result.lines.push(...lines.map((l) => l.replace(/^Untagged: /, "untagged: ").replace(/^Deleted: /, "deleted: ")));
-        result.reclaimed += image.size;
-      } catch (err) {
-        // taken by a container created meanwhile: not prunable any more
-        if ((err as ContainrError).code === "INVALID_STATE" || (err as ContainrError).code === "IMAGE_NOT_FOUND") continue;
-        throw err;
-      }
+  for (const image of store.listImages()) {
+    if (store.imageUsers(image.id).length > 0) continue;
+    if (!all && image.tags.length > 0) continue;
+    try {
+      const lines = store.removeImage(image.id, true);
+      result.lines.push(...lines.map((l) => l.replace(/^Untagged: /, "untagged: ").replace(/^Deleted: /, "deleted: ")));
+      result.reclaimed += image.size;
+    } catch (err) {
+      // taken by a container created meanwhile: not prunable any more
+      if ((err as ContainrError).code === "INVALID_STATE" || (err as ContainrError).code === "IMAGE_NOT_FOUND") continue;
+      throw err;
     }
-  } finally {
-    store.close();
   }
   return result;
 }

@@ -26,7 +26,7 @@ import { hostConfigOfRecord, type HostConfig } from "./create.ts";
 import type { ContainerRecord } from "./records.ts";
 import { releaseRuntime } from "./teardown.ts";
 import { mountOverlay } from "../image/overlay.ts";
-import { ImageStore, resolveImage } from "../image/store.ts";
+import { resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
 import { mountVolumesForStart, volumeNames } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
@@ -35,13 +35,8 @@ import { withVolumes } from "./volumes.ts";
 export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
   const paths = containerPaths(ctx, record.id);
   if (isMountPoint(paths.rootfs)) return;
-  const store = ImageStore.open(ctx.dataRoot);
-  try {
-    const image = resolveImage(store, record.imageId);
-    mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
-  } finally {
-    store.close();
-  }
+  const image = resolveImage(ctx.images.open(), record.imageId);
+  mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
 }
 
 /** Everything the monitor wrote on its stderr (its diagnostics) until it closed it. */

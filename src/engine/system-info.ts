@@ -5,7 +5,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { arch, cpus, hostname, release, totalmem } from "node:os";
 import pkg from "../../package.json" with { type: "json" };
-import { ImageStore } from "../image/store.ts";
 import { detectCgroupMode } from "../linux/cgroups/index.ts";
 import { observe } from "./container-state.ts";
 import type { EngineContext } from "./context.ts";
@@ -60,13 +59,7 @@ export function systemInfo(ctx: EngineContext): SystemInfo {
     if (state.Paused) paused += 1;
     else if (state.Running) running += 1;
   }
-  const store = ImageStore.open(ctx.dataRoot);
-  let images: number;
-  try {
-    images = store.listImages().length;
-  } finally {
-    store.close();
-  }
+  const images = ctx.images.open().listImages().length;
   const cgroupMode = detectCgroupMode();
   const rootless = ctx.runtime.rootless;
   return {
