@@ -22,7 +22,7 @@ import type { RunOptions } from "./run-options.ts";
 import { buildSpec } from "./spec-builder.ts";
 import { reaperPath } from "../native/reaper.ts";
 import { destroyContainer } from "./teardown.ts";
-import { imageVolumeRequests, prepareMounts } from "./mounts.ts";
+import { imageVolumeRequests, prepareMounts, type MountRequest } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
 
 /** The json-file log's rotation (Docker's max-size and max-file). */
@@ -122,6 +122,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
   const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
   const store = ctx.images.open();
   let record: ContainerRecord | undefined;
+  let requests: MountRequest[] = [];
   try {
     const image = await findOrPull(store, request);
     const id = generateId();
@@ -145,7 +146,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
     failpoint("engine.create.rootfs");
 
-    const requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
+    requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
     // the volume store (a SQLite open and close) only when there is something to mount
     const mounts = requests.length === 0 ? { spec: [], points: [] } : withVolumes(ctx.dataRoot, (volumes) => prepareMounts(volumes, id, paths.rootfs, requests));
     record = ctx.records.update(id, (r) => ({ ...r, mounts: mounts.points }));
@@ -179,7 +180,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
   } catch (err) {
     if (record !== undefined) {
       try {
-        destroyContainer(ctx, record, { removeAnonymousVolumes: true });
+        destroyContainer(ctx, record, { removeAnonymousVolumes: true, volumesRequested: requests.length > 0 });
       } catch (cleanup) {
         log.warn(`clean-up after a failed create: ${toContainrError(cleanup).message}`);
       }

@@ -7,10 +7,9 @@ import { existsSync, readFileSync, rmSync } from "node:fs";
 import { toContainrError } from "../diag/errors.ts";
 import { log } from "../diag/log.ts";
 import { unmountOverlay } from "../image/overlay.ts";
-import { ImageStore } from "../image/store.ts";
 import { deleteContainer, discardUnfinishedCreate } from "../runtime/container.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
-import { releaseVolumes } from "./mounts.ts";
+import { releaseVolumes, volumeNames } from "./mounts.ts";
 import type { ContainerRecord } from "./records.ts";
 import { withVolumes } from "./volumes.ts";
 
@@ -56,6 +55,8 @@ export function unmountRootfs(ctx: EngineContext, id: string): void {
 export interface DestroyOptions {
   /** rm -v, --rm, a failed create: also remove the container's anonymous volumes that nobody else uses */
   removeAnonymousVolumes?: boolean;
+  /** a create that failed part-way asked for volumes its record does not list yet */
+  volumesRequested?: boolean;
 }
 
 /**
@@ -66,16 +67,11 @@ export function destroyContainer(ctx: EngineContext, record: ContainerRecord, op
   releaseRuntime(ctx, record.id);
   unmountRootfs(ctx, record.id);
   rmSync(containerPaths(ctx, record.id).run, { recursive: true, force: true });
-  if (record.imageId !== "") {
-    const store = ImageStore.open(ctx.dataRoot);
-    try {
-      store.removeImageUser(record.imageId, record.id);
-    } finally {
-      store.close();
-    }
-  }
+  if (record.imageId !== "") ctx.images.open().removeImageUser(record.imageId, record.id);
   ctx.records.remove(record.id);
+  // the volume store (a SQLite open and close) only for a container that may hold volumes;
   // after the record: a crash in between leaves a user the volume store drops as stale
+  if (options.volumesRequested !== true && volumeNames(record.mounts).length === 0) return;
   const containerExists = (id: string) => ctx.records.list().some((r) => r.id === id);
   withVolumes(ctx.dataRoot, (volumes) => releaseVolumes(volumes, record.id, options.removeAnonymousVolumes === true, containerExists));
 }
