@@ -10,7 +10,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { toContainrError, wrap } from "../diag/errors.ts";
 import { failpoint } from "../diag/failpoints.ts";
-import { log } from "../diag/log.ts";
+import { log, stepTimer } from "../diag/log.ts";
 import { mountOverlay } from "../image/overlay.ts";
 import { pullImage, type PullProgress } from "../image/pull.ts";
 import { resolveImage, type ImageStore, type ResolvedImage } from "../image/store.ts";
@@ -120,11 +120,13 @@ export function hostConfigOfRecord(record: ContainerRecord): HostConfig {
 export async function createContainer(ctx: EngineContext, request: CreateRequest): Promise<ContainerRecord> {
   const { options } = request;
   const logConfig = request.log ?? DEFAULT_LOG_CONFIG;
+  const timer = stepTimer("create");
   const store = ctx.images.open();
   let record: ContainerRecord | undefined;
   let requests: MountRequest[] = [];
   try {
     const image = await findOrPull(store, request);
+    timer.step("image");
     const id = generateId();
     record = ctx.records.create({
       id,
@@ -138,12 +140,14 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       mounts: [],
     });
     store.addImageUser(image.id, id);
+    timer.step("record");
     failpoint("engine.create.record");
     const paths = containerPaths(ctx, id);
     for (const dir of [paths.bundle, paths.rootfs, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
     // the overlay's root directory takes the upper directory's mode: 0700 would lock every non-root user out of "/"
     mkdirSync(paths.diff, { mode: 0o755 });
     mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
+    timer.step("rootfs");
     failpoint("engine.create.rootfs");
 
     requests = [...options.mounts, ...imageVolumeRequests(image.config.config?.Volumes, options.mounts)];
@@ -167,6 +171,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     writeFileSync(paths.hostname, etc.hostname, { mode: 0o644 });
     writeFileSync(paths.resolvConf, etc.resolvConf, { mode: 0o644 });
     writeFileSync(join(paths.bundle, "config.json"), JSON.stringify(built.spec, null, 2), { mode: 0o600 });
+    timer.step("spec and /etc files");
     failpoint("engine.create.bundle");
 
     const args = built.spec.process?.args ?? [];
@@ -176,6 +181,7 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
       labels: built.config.Labels,
       config: built.config,
     }));
+    timer.done();
     return record;
   } catch (err) {
     if (record !== undefined) {

@@ -6,7 +6,7 @@
  * restart policy.
  */
 import { ContainrError, toContainrError } from "../diag/errors.ts";
-import { log } from "../diag/log.ts";
+import { log, stepTimer } from "../diag/log.ts";
 import { killContainer } from "../runtime/container.ts";
 import { resumeContainer } from "../runtime/manage.ts";
 import { monitorAlive, observe, readExitFile, updateEngineState } from "./container-state.ts";
@@ -191,11 +191,14 @@ export async function containerExited(ctx: EngineContext, id: string): Promise<v
   const paths = containerPaths(ctx, id);
   const exit = readExitFile(paths.exitFile);
   const hostConfig = hostConfigOfRecord(record);
+  const timer = stepTimer(`exit of ${id}`);
   const state = updateEngineState(ctx, id, (s) => {
     s.exitCode = exit?.exitCode ?? 255;
     s.finishedAt = exit?.finishedAt ?? new Date().toISOString();
   });
+  timer.step("record the exit");
   releaseRuntime(ctx, id);
+  timer.step("release the runtime");
   if (hostConfig.AutoRemove) {
     // --rm: "Automatically remove the container and its associated anonymous volumes"
     destroyContainer(ctx, record, { removeAnonymousVolumes: true });

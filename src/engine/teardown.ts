@@ -5,7 +5,7 @@
  */
 import { existsSync, readFileSync, rmSync } from "node:fs";
 import { toContainrError } from "../diag/errors.ts";
-import { log } from "../diag/log.ts";
+import { log, stepTimer } from "../diag/log.ts";
 import { unmountOverlay } from "../image/overlay.ts";
 import { deleteContainer, discardUnfinishedCreate } from "../runtime/container.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
@@ -64,11 +64,15 @@ export interface DestroyOptions {
  * record and data directory, and the container's hold on its volumes.
  */
 export function destroyContainer(ctx: EngineContext, record: ContainerRecord, options: DestroyOptions = {}): void {
+  const timer = stepTimer(`remove ${record.id}`);
   releaseRuntime(ctx, record.id);
+  timer.step("runtime");
   unmountRootfs(ctx, record.id);
   rmSync(containerPaths(ctx, record.id).run, { recursive: true, force: true });
+  timer.step("unmount");
   if (record.imageId !== "") ctx.images.open().removeImageUser(record.imageId, record.id);
   ctx.records.remove(record.id);
+  timer.step("record");
   // the volume store (a SQLite open and close) only for a container that may hold volumes;
   // after the record: a crash in between leaves a user the volume store drops as stale
   if (options.volumesRequested !== true && volumeNames(record.mounts).length === 0) return;
