@@ -55,8 +55,13 @@ export function retryWhileBusy<T>(what: string, index: string, fn: () => T): T {
  * costs every command (version, every `oci` command) ~3 ms.
  */
 export function openDatabase(path: string, options: { create: boolean; strict?: boolean }): Database {
-  const { Database: SqliteDatabase } = require("bun:sqlite") as typeof import("bun:sqlite");
-  return new SqliteDatabase(path, options);
+  const { Database: SqliteDatabase, constants } = require("bun:sqlite") as typeof import("bun:sqlite");
+  const db = new SqliteDatabase(path, options);
+  // Keep -wal and -shm when the last connection closes: every containr
+  // command opens and closes the indexes, and re-creating the WAL costs a
+  // directory fsync and an unlink each time.
+  db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
+  return db;
 }
 
 /** An open index: the database, and how to run reads and writes on it without lock errors. */
