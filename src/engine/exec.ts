@@ -10,7 +10,7 @@
  * container's /etc/passwd and /etc/group (users.ts), -w, -t (TERM=xterm),
  * --privileged (every capability of the host's bounding set).
  */
-import { readFileSync, rmSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { withNullStdin } from "../native/stdio.ts";
@@ -18,7 +18,6 @@ import type { Process, Spec } from "../oci/spec.ts";
 import { execInContainer } from "../runtime/exec.ts";
 import { observe } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
-import { generateId } from "./ids.ts";
 import type { ContainerRecord } from "./records.ts";
 import { boundingCapabilities, replaceOrAppendEnv } from "./spec-builder.ts";
 import { resolveUser } from "./users.ts";
@@ -77,14 +76,6 @@ export function execInRunning(ctx: EngineContext, record: ContainerRecord, reque
   const spec = JSON.parse(readFileSync(join(paths.bundle, "config.json"), "utf8")) as Spec;
   if (spec.process === undefined) throw new ContainrError("INVALID_CONFIG", `container ${record.id} has no process in its config.json`);
   const proc = execProcessOf(spec.process, paths.rootfs, request);
-
-  // the runtime takes a whole process from a file (runc's --process)
-  const processFile = join(paths.run, `exec-${generateId().slice(0, 16)}.json`);
-  writeFileSync(processFile, JSON.stringify(proc), { mode: 0o600 });
-  try {
-    const exec = () => execInContainer(ctx.runtime, { id: record.id, processFile, args: [], detach: request.detach });
-    return request.interactive ? exec() : withNullStdin(exec);
-  } finally {
-    rmSync(processFile, { force: true });
-  }
+  const exec = () => execInContainer(ctx.runtime, { id: record.id, process: proc, args: [], detach: request.detach });
+  return request.interactive ? exec() : withNullStdin(exec);
 }

@@ -35,6 +35,8 @@ export interface ExecOptions {
   id: string;
   /** --process FILE: the whole process (runtime spec's process object) */
   processFile?: string;
+  /** the whole process, from a caller in this process (the engine's exec) */
+  process?: Process;
   /** the command, when there is no --process */
   args: string[];
   tty?: boolean;
@@ -78,6 +80,7 @@ function numericId(text: string, what: string): number {
 
 /** The process to run: --process, or the container's process with the command line's changes (runc's getProcess). */
 function execProcess(spec: Spec | undefined, o: ExecOptions): Process {
+  if (o.process) return o.process;
   if (o.processFile) {
     try {
       return JSON.parse(readFileSync(o.processFile, "utf8")) as Process;
