@@ -22,6 +22,9 @@ function render(source: string, data: unknown = inspect): string {
 describe("fields, variables and printing", () => {
   const cases: [string, string][] = [
     ["{{.State.Pid}}", "4242"],
+    // text and top-level fields only (the table formats): strings print as they are, anything else as Go prints it
+    ["{{.Id}}\t{{.Name}}", "4bed76d3ad428f1d\t/web"],
+    ["{{.Name}}:{{.HostConfig}}", "/web:{67108864}"],
     ["{{.Name}} {{.State.Running}}", "/web true"],
     ["{{.HostConfig.Memory}}", "67108864"],
     ["{{.Config.Labels.app}}", "shop"],

@@ -31,14 +31,60 @@ export interface Template {
   execute(data: unknown): string;
 }
 
+/** Text, or the name of a top-level field printed as it is ({{.Name}}). */
+type Piece = string | { field: string };
+
+/**
+ * The pieces of a template made only of text and {{.Field}} actions (the
+ * table formats of ps, images, volume ls), or undefined. Such a template
+ * over an object whose fields are strings prints them as they are, so
+ * rendering needs no interpreter: `ps` with many rows spends its time here.
+ */
+function plainFields(nodes: Node[]): Piece[] | undefined {
+  const pieces: Piece[] = [];
+  for (const node of nodes) {
+    if (node.t === "text") {
+      pieces.push(node.text);
+      continue;
+    }
+    if (node.t !== "action" || node.pipe.decl.length > 0 || node.pipe.cmds.length !== 1) return undefined;
+    const args = node.pipe.cmds[0]!.args;
+    const first = args[0];
+    if (args.length !== 1 || first?.t !== "field" || first.path.length !== 1) return undefined;
+    pieces.push({ field: first.path[0]! });
+  }
+  return pieces;
+}
+
+/** The plain-field rendering of data, or undefined when a field is missing or not a string (the interpreter decides then). */
+function renderPlain(pieces: Piece[], data: unknown): string | undefined {
+  if (typeof data !== "object" || data === null || data instanceof Map) return undefined;
+  let out = "";
+  for (const piece of pieces) {
+    if (typeof piece === "string") {
+      out += piece;
+      continue;
+    }
+    const value: unknown = Object.hasOwn(data, piece.field) ? (data as Record<string, unknown>)[piece.field] : undefined;
+    if (typeof value !== "string") return undefined;
+    out += value;
+  }
+  return out;
+}
+
 class ParsedTemplate implements Template {
+  private readonly plain: Piece[] | undefined;
+
   constructor(
     private readonly source: string,
     private readonly nodes: Node[],
-  ) {}
+  ) {
+    this.plain = plainFields(nodes);
+  }
 
   execute(data: unknown, funcs: Record<string, FuncSpec> = {}): string {
-    return new Executor(this.source, data, funcs).run(this.nodes, data);
+    const plain = this.plain === undefined ? undefined : renderPlain(this.plain, data);
+    return plain ?? new Executor(this.source, data, funcs).run(this.nodes, data);
   }
 }
 
