@@ -63,8 +63,38 @@ function run(e: Engine, args: string[]): string {
   return r.stdout.toString();
 }
 
+/** Clock ticks since boot (the unit of /proc/PID/stat's start time; USER_HZ is 100 on Linux). */
+function ticksSinceBoot(): number {
+  return Math.floor(Number(readFileSync("/proc/uptime", "utf8").split(" ")[0]) * 100);
+}
+
+/** Live processes (not zombies) started at or after `since` ticks. */
+function startedSince(since: number): number[] {
+  const pids: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (fields[0] !== "Z" && Number(fields[19]) >= since) pids.push(Number(entry));
+    } catch {
+      // gone
+    }
+  }
+  return pids;
+}
+
+/**
+ * One measured command, then a wait until what it left running has finished
+ * (at most 5 s): `podman exec` and `podman run --rm` return while a
+ * `podman container cleanup` and conmon still run, and the next measured
+ * command, of either engine, must not share the two cores with them.
+ */
 function timeIt(e: Engine, args: string[]): number {
-  return measure([...e.cmd, ...args]).ms;
+  const since = ticksSinceBoot();
+  const ms = measure([...e.cmd, ...args]).ms;
+  for (let waited = 0; waited < 5000 && startedSince(since).length > 0; waited += 10) Bun.sleepSync(10);
+  return ms;
 }
 
 /** Interleaved runs after one warm-up each; a table with the ratio to podman. */
