@@ -59,8 +59,11 @@ export function openDatabase(path: string, options: { create: boolean; strict?: 
   const db = new SqliteDatabase(path, options);
   // Keep -wal and -shm when the last connection closes: every containr
   // command opens and closes the indexes, and re-creating the WAL costs a
-  // directory fsync and an unlink each time.
+  // directory fsync and an unlink each time. Empty it at each checkpoint
+  // (size limit 0): a WAL kept with its frames is read whole to rebuild the
+  // index at the next open, and copied into the database again at its close.
   db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
+  db.run("PRAGMA journal_size_limit = 0");
   return db;
 }
 
