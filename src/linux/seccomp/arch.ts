@@ -6,10 +6,6 @@
  * __X32_SYSCALL_BIT in their number.
  */
 import { ContainrError } from "../../diag/errors.ts";
-import { AARCH64_SYSCALLS } from "./syscalls-aarch64.ts";
-import { X32_SYSCALLS } from "./syscalls-x32.ts";
-import { X86_SYSCALLS } from "./syscalls-x86.ts";
-import { X86_64_SYSCALLS } from "./syscalls-x86_64.ts";
 
 export const X32_SYSCALL_BIT = 0x40000000;
 
@@ -27,18 +23,34 @@ export interface SeccompArch {
   syscalls: Readonly<Record<string, number>> | undefined;
 }
 
-function arch(name: string, emMachine: number, flags: number, bits: 32 | 64, syscalls?: Readonly<Record<string, number>>): SeccompArch {
-  return { name, auditArch: (emMachine | flags) >>> 0, bits, syscalls };
+type SyscallTable = Readonly<Record<string, number>>;
+
+/**
+ * table: loads the architecture's system call table on first use. The tables
+ * (four objects of ~400 names) are built only by a command that compiles a
+ * profile: ps, exec with a cached program and the like never need them.
+ */
+function arch(name: string, emMachine: number, flags: number, bits: 32 | 64, table?: () => SyscallTable): SeccompArch {
+  let syscalls: SyscallTable | undefined;
+  return {
+    name,
+    auditArch: (emMachine | flags) >>> 0,
+    bits,
+    get syscalls() {
+      if (table) syscalls ??= table();
+      return syscalls;
+    },
+  };
 }
 
 const LE64 = AUDIT_ARCH_64BIT | AUDIT_ARCH_LE;
 
 /** Every architecture name the OCI runtime spec allows, with its ELF machine (EM_*) and audit flags. */
 const ARCHES: readonly SeccompArch[] = [
-  arch("SCMP_ARCH_X86_64", 62, LE64, 64, X86_64_SYSCALLS),
-  arch("SCMP_ARCH_X32", 62, LE64, 64, X32_SYSCALLS),
-  arch("SCMP_ARCH_X86", 3, AUDIT_ARCH_LE, 32, X86_SYSCALLS),
-  arch("SCMP_ARCH_AARCH64", 183, LE64, 64, AARCH64_SYSCALLS),
+  arch("SCMP_ARCH_X86_64", 62, LE64, 64, () => (require("./syscalls-x86_64.ts") as typeof import("./syscalls-x86_64.ts")).X86_64_SYSCALLS),
+  arch("SCMP_ARCH_X32", 62, LE64, 64, () => (require("./syscalls-x32.ts") as typeof import("./syscalls-x32.ts")).X32_SYSCALLS),
+  arch("SCMP_ARCH_X86", 3, AUDIT_ARCH_LE, 32, () => (require("./syscalls-x86.ts") as typeof import("./syscalls-x86.ts")).X86_SYSCALLS),
+  arch("SCMP_ARCH_AARCH64", 183, LE64, 64, () => (require("./syscalls-aarch64.ts") as typeof import("./syscalls-aarch64.ts")).AARCH64_SYSCALLS),
   arch("SCMP_ARCH_ARM", 40, AUDIT_ARCH_LE, 32),
   arch("SCMP_ARCH_MIPS", 8, 0, 32),
   arch("SCMP_ARCH_MIPSEL", 8, AUDIT_ARCH_LE, 32),
