@@ -8,6 +8,7 @@
 import { lstatSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
+import type { CgroupStats } from "../linux/cgroups/index.ts";
 import { resolveImage } from "../image/store.ts";
 import { managerOf } from "../runtime/container.ts";
 import { containerPids, pauseContainer as runtimePause, resumeContainer as runtimeResume } from "../runtime/manage.ts";
@@ -37,7 +38,10 @@ export interface StatsSample {
   /** the host's CPU time (all CPUs, /proc/stat), ns */
   systemNanos: number;
   onlineCpus: number;
+  /** Docker's MEM USAGE: the cgroup's usage less its reclaimable page cache (memoryUsageWithoutCache) */
   memoryUsage: number;
+  /** the cgroup's usage as the kernel counts it, page cache included */
+  memoryRawUsage: number;
   memoryLimit: number;
   /** undefined: no network namespace of its own to read */
   network?: { rx: number; tx: number };
@@ -80,6 +84,17 @@ function networkCounters(pid: number): { rx: number; tx: number } | undefined {
   return { rx, tx };
 }
 
+/**
+ * docker/cli's calculateMemUsageUnixNoCache: a file the container read stays
+ * in its cgroup's page cache, charged to it, until the kernel needs the
+ * memory; Docker leaves out the inactive part of that cache (v1
+ * total_inactive_file, v2 inactive_file), as cadvisor and the CRI do.
+ */
+export function memoryUsageWithoutCache(memory: NonNullable<CgroupStats["memory"]>): number {
+  const { usage, inactiveFile } = memory;
+  return inactiveFile !== undefined && inactiveFile < usage ? usage - inactiveFile : usage;
+}
+
 /** Read the container's counters now. */
 export function sampleStats(ctx: EngineContext, record: ContainerRecord): StatsSample {
   const { pid } = requireRunning(ctx, record);
@@ -91,7 +106,8 @@ export function sampleStats(ctx: EngineContext, record: ContainerRecord): StatsS
     cpuNanos: stats.cpu?.usageNanos ?? 0,
     systemNanos: hostCpuNanos(),
     onlineCpus: readdirSync("/sys/devices/system/cpu").filter((n) => /^cpu\d+$/.test(n)).length || 1,
-    memoryUsage: stats.memory?.usage ?? 0,
+    memoryUsage: stats.memory === undefined ? 0 : memoryUsageWithoutCache(stats.memory),
+    memoryRawUsage: stats.memory?.usage ?? 0,
     // no limit (or v1's "unlimited" 2^63): the host's memory, as Docker shows it
     memoryLimit: limit !== undefined && limit > 0 && limit < total ? limit : total,
     network: hostNetwork ? undefined : networkCounters(pid),

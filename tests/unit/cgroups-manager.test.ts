@@ -7,6 +7,7 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { memoryUsageWithoutCache } from "../../src/engine/operations.ts";
 import { cgroupManagerFor, type CgroupManager } from "../../src/linux/cgroups/index.ts";
 import { inheritCpuset } from "../../src/linux/cgroups/v1.ts";
 import { errorOf } from "../helpers/errors.ts";
@@ -34,6 +35,7 @@ const V1_FILES: Record<string, Record<string, string>> = {
     "memory.oom_control": "oom_kill_disable 0",
     "memory.usage_in_bytes": "4096",
     "memory.max_usage_in_bytes": "8192",
+    "memory.stat": "cache 2048\nrss 2048\ninactive_file 512\nactive_file 0\ntotal_cache 2048\ntotal_rss 2048\ntotal_inactive_file 1024\ntotal_active_file 0\n",
   },
   "cpu,cpuacct": {
     "cpu.shares": "1024",
@@ -89,6 +91,7 @@ function v2Fixture(): { mountinfo: string; procSelfCgroup: string } {
     "memory.swap.max": "max",
     "memory.current": "65536",
     "memory.peak": "131072",
+    "memory.stat": "anon 32768\nfile 32768\nkernel 0\nactive_anon 32768\ninactive_anon 0\nactive_file 8192\ninactive_file 24576\n",
     "cpu.weight": "100",
     "cpu.max": "max 100000",
     "cpu.stat": "usage_usec 1500\nuser_usec 1000\nsystem_usec 500\n",
@@ -243,11 +246,19 @@ describe("cgroup v1 (fixture)", () => {
     const m = manager(v1Fixture());
     m.create({ memory: { limit: 64 * MiB }, pids: { limit: 9 } });
     expect(m.stats()).toEqual({
-      memory: { usage: 4096, limit: 64 * MiB, maxUsage: 8192 },
+      memory: { usage: 4096, inactiveFile: 1024, limit: 64 * MiB, maxUsage: 8192 },
       cpu: { usageNanos: 123456, userNanos: 100000, systemNanos: 23456 },
       pids: { current: 1, limit: 9 },
       blockIO: { readBytes: 4196, writeBytes: 512 },
     });
+  });
+
+  test("memory without cache: total_inactive_file, or inactive_file where the kernel has no total_ keys", () => {
+    const m = manager(v1Fixture());
+    expect(memoryUsageWithoutCache(m.stats().memory!)).toBe(4096 - 1024);
+    writeFileSync(join(root, "memory/containr/t/memory.stat"), "cache 2048\nrss 2048\ninactive_file 512\nactive_file 0\n");
+    expect(m.stats().memory).toMatchObject({ usage: 4096, inactiveFile: 512 });
+    expect(memoryUsageWithoutCache(m.stats().memory!)).toBe(4096 - 512);
   });
 
   test("update rewrites limits", () => {
@@ -385,10 +396,24 @@ describe("cgroup v2 (fixture)", () => {
     const m = manager(v2Fixture());
     writeFileSync(join(root, "containr/t/memory.max"), String(64 * MiB));
     expect(m.stats()).toEqual({
-      memory: { usage: 65536, limit: 64 * MiB, maxUsage: 131072 },
+      memory: { usage: 65536, inactiveFile: 24576, limit: 64 * MiB, maxUsage: 131072 },
       cpu: { usageNanos: 1500000, userNanos: 1000000, systemNanos: 500000 },
       pids: { current: 2, limit: undefined },
       blockIO: { readBytes: 1000, writeBytes: 24 },
     });
+  });
+
+  test("a cgroup that read a 50 MiB file: Docker's memory usage leaves out its inactive page cache, the raw usage keeps it", () => {
+    const m = manager(v2Fixture());
+    writeFileSync(join(root, "containr/t/memory.current"), String(58 * MiB));
+    writeFileSync(join(root, "containr/t/memory.stat"), `anon ${6 * MiB}\nfile ${52 * MiB}\nactive_file ${MiB}\ninactive_file ${51 * MiB}\n`);
+    const memory = m.stats().memory!;
+    expect(memory.usage).toBe(58 * MiB);
+    expect(memoryUsageWithoutCache(memory)).toBe(7 * MiB);
+    // no memory.stat (or an inactive_file above the usage, read between two updates): the usage as it is, as docker/cli
+    rmSync(join(root, "containr/t/memory.stat"));
+    expect(memoryUsageWithoutCache(m.stats().memory!)).toBe(58 * MiB);
+    writeFileSync(join(root, "containr/t/memory.stat"), `inactive_file ${60 * MiB}\n`);
+    expect(memoryUsageWithoutCache(m.stats().memory!)).toBe(58 * MiB);
   });
 });

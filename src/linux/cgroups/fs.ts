@@ -42,6 +42,16 @@ export function cgroupError(err: unknown, what: string): ContainrError {
   });
 }
 
+/** "key value" lines (cpu.stat, memory.stat) as numbers by key. */
+export function flatKeyed(text: string | undefined): Map<string, number> {
+  const out = new Map<string, number>();
+  for (const line of (text ?? "").split("\n")) {
+    const [k, v] = line.trim().split(/\s+/);
+    if (k && v !== undefined) out.set(k, Number(v));
+  }
+  return out;
+}
+
 /** One cgroup directory of one hierarchy (a v1 controller's, or the unified one). */
 export class CgroupDir {
   constructor(readonly path: string) {}

@@ -4,7 +4,14 @@ import type { Resources } from "../../oci/spec.ts";
 export type CgroupMode = "v1" | "v2" | "hybrid";
 
 export interface CgroupStats {
-  memory?: { usage: number; limit?: number; maxUsage?: number };
+  memory?: {
+    /** the cgroup's charge, page cache included (v1 memory.usage_in_bytes, v2 memory.current) */
+    usage: number;
+    /** the part of usage that is page cache the kernel reclaims first (memory.stat inactive_file) */
+    inactiveFile?: number;
+    limit?: number;
+    maxUsage?: number;
+  };
   cpu?: { usageNanos: number; userNanos?: number; systemNanos?: number };
   pids?: { current: number; limit?: number };
   blockIO?: { readBytes: number; writeBytes: number };

@@ -7,7 +7,7 @@ import { dirname } from "node:path";
 import { ContainrError } from "../../diag/errors.ts";
 import type { CpuResources, DeviceCgroupRule, MemoryResources, Resources } from "../../oci/spec.ts";
 import type { CgroupStats } from "./types.ts";
-import { CgroupDir } from "./fs.ts";
+import { CgroupDir, flatKeyed } from "./fs.ts";
 import {
   blockIOOf,
   byteLimit,
@@ -219,8 +219,11 @@ const num = (text: string | undefined): number | undefined => {
 const limitOrNone = (n: number | undefined) => (n === undefined || n >= 2 ** 62 ? undefined : n);
 
 export function memoryStatsV1(dir: CgroupDir): CgroupStats["memory"] {
+  // total_inactive_file counts the cgroup's children too, as usage_in_bytes does; inactive_file is the fallback (docker/cli)
+  const stat = flatKeyed(dir.readIfPresent("memory.stat"));
   return {
     usage: num(dir.read("memory.usage_in_bytes")) ?? 0,
+    inactiveFile: stat.get("total_inactive_file") ?? stat.get("inactive_file"),
     limit: limitOrNone(num(dir.readIfPresent("memory.limit_in_bytes"))),
     maxUsage: num(dir.readIfPresent("memory.max_usage_in_bytes")),
   };

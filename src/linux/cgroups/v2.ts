@@ -9,7 +9,7 @@ import { ContainrError } from "../../diag/errors.ts";
 import { log } from "../../diag/log.ts";
 import type { CpuResources, DeviceCgroupRule, MemoryResources, Resources } from "../../oci/spec.ts";
 import type { CgroupStats } from "./types.ts";
-import { CgroupDir } from "./fs.ts";
+import { CgroupDir, flatKeyed } from "./fs.ts";
 import {
   blockIOOf,
   byteLimit,
@@ -282,21 +282,12 @@ function eventsField(dir: CgroupDir, key: string): string | undefined {
   return undefined;
 }
 
-/** "key value" lines (cpu.stat, memory.stat). */
-function flatKeyed(text: string | undefined): Map<string, number> {
-  const out = new Map<string, number>();
-  for (const line of (text ?? "").split("\n")) {
-    const [k, v] = line.trim().split(/\s+/);
-    if (k && v !== undefined) out.set(k, Number(v));
-  }
-  return out;
-}
-
 export function memoryStatsV2(dir: CgroupDir): CgroupStats["memory"] {
   const max = dir.readIfPresent("memory.max")?.trim();
   const peak = dir.readIfPresent("memory.peak");
   return {
     usage: Number(dir.read("memory.current")),
+    inactiveFile: flatKeyed(dir.readIfPresent("memory.stat")).get("inactive_file"),
     limit: max === undefined || max === "max" ? undefined : Number(max),
     maxUsage: peak === undefined ? undefined : Number(peak),
   };
