@@ -11,7 +11,7 @@ import { join } from "node:path";
 import { toContainrError, wrap } from "../diag/errors.ts";
 import { failpoint } from "../diag/failpoints.ts";
 import { log, stepTimer } from "../diag/log.ts";
-import { mountOverlay } from "../image/overlay.ts";
+import { makeWritableLayer, mountRootfs } from "./rootfs.ts";
 import { pullImage, type PullProgress } from "../image/pull.ts";
 import { resolveImage, type ImageStore, type ResolvedImage } from "../image/store.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
@@ -143,10 +143,9 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     timer.step("record");
     failpoint("engine.create.record");
     const paths = containerPaths(ctx, id);
-    for (const dir of [paths.bundle, paths.rootfs, paths.work]) mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // the overlay's root directory takes the upper directory's mode: 0700 would lock every non-root user out of "/"
-    mkdirSync(paths.diff, { mode: 0o755 });
-    mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
+    for (const dir of [paths.bundle, paths.rootfs]) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    makeWritableLayer(paths);
+    mountRootfs(paths, image.layerDirs, options.autoRemove);
     timer.step("rootfs");
     failpoint("engine.create.rootfs");
 

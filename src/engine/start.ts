@@ -25,7 +25,7 @@ import { containerPaths, type EngineContext } from "./context.ts";
 import { hostConfigOfRecord, type HostConfig } from "./create.ts";
 import type { ContainerRecord } from "./records.ts";
 import { releaseRuntime } from "./teardown.ts";
-import { mountOverlay } from "../image/overlay.ts";
+import { mountRootfs } from "./rootfs.ts";
 import { resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
 import { mountVolumesForStart, volumeNames } from "./mounts.ts";
@@ -35,8 +35,7 @@ import { withVolumes } from "./volumes.ts";
 export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
   const paths = containerPaths(ctx, record.id);
   if (isMountPoint(paths.rootfs)) return;
-  const image = resolveImage(ctx.images.open(), record.imageId);
-  mountOverlay({ lowers: [...image.layerDirs].reverse(), upper: paths.diff, work: paths.work, target: paths.rootfs });
+  mountRootfs(paths, resolveImage(ctx.images.open(), record.imageId).layerDirs, hostConfigOfRecord(record).AutoRemove);
 }
 
 /** Everything the monitor wrote on its stderr (its diagnostics) until it closed it. */

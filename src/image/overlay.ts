@@ -31,9 +31,19 @@ export interface OverlayMount {
   readonly?: boolean;
   /** a rootless store: overlay xattrs in the user.* namespace (the userxattr option) */
   rootless?: boolean;
+  /**
+   * overlayfs' volatile option: no sync of the upper layer, ever (not even
+   * at unmount). For a writable layer that is thrown away with its
+   * container; after a crash the kernel refuses to mount it again with
+   * work/incompat/volatile present (see VOLATILE_MARKER).
+   */
+  volatile?: boolean;
   /** "auto" (default): the new mount API when the kernel has lowerdir+, else mount(2) */
   api?: "auto" | "fsconfig" | "mount";
 }
+
+/** What a volatile mount leaves in its work directory until it is unmounted (a crash keeps it). */
+export const VOLATILE_MARKER = "work/incompat/volatile";
 
 /** One page, minus room for the terminating NUL. */
 const MOUNT_DATA_LIMIT = 4095;
@@ -98,6 +108,7 @@ function mountWithFsconfig(o: OverlayMount, readonly: boolean, required: boolean
       set("workdir", o.work!);
     }
     if (o.rootless) set("userxattr", null);
+    if (o.volatile) set("volatile", null);
     const rc = fs.overlayMount(fsfd, o.target, readonly ? fs.MOUNT_RDONLY : 0);
     if (rc < 0) throw mountFailed(o, [fromErrno(-rc, "create").message, ...fs.overlayLog(fsfd)].join(": "), -rc);
     return true;
@@ -115,6 +126,7 @@ function optionString(o: OverlayMount, lowers: string[]): string {
   const opts = [`lowerdir=${lowers.map(escapeOption).join(":")}`];
   if (o.upper !== undefined) opts.push(`upperdir=${escapeOption(o.upper)}`, `workdir=${escapeOption(o.work!)}`);
   if (o.rootless) opts.push("userxattr");
+  if (o.volatile) opts.push("volatile");
   return opts.join(",");
 }
 
