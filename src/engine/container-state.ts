@@ -82,13 +82,15 @@ export function readEngineState(path: string): EngineState {
 /**
  * Read-modify-write the engine state under the container directory's lock,
  * so that start, stop and the exit command never lose each other's fields.
+ * durable: false skips the fsync, for a container removed when it exits
+ * (--rm), whose state goes with it.
  */
-export function updateEngineState(ctx: EngineContext, id: string, change: (s: EngineState) => void): EngineState {
+export function updateEngineState(ctx: EngineContext, id: string, change: (s: EngineState) => void, durable = true): EngineState {
   const paths = containerPaths(ctx, id);
   return withLock(paths.data, () => {
     const state = readEngineState(paths.state);
     change(state);
-    replaceFile(paths.state, JSON.stringify(state), 0o600);
+    replaceFile(paths.state, JSON.stringify(state), 0o600, { durable });
     return state;
   });
 }

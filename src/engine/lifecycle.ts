@@ -192,10 +192,15 @@ export async function containerExited(ctx: EngineContext, id: string): Promise<v
   const exit = readExitFile(paths.exitFile);
   const hostConfig = hostConfigOfRecord(record);
   const timer = stepTimer(`exit of ${id}`);
-  const state = updateEngineState(ctx, id, (s) => {
-    s.exitCode = exit?.exitCode ?? 255;
-    s.finishedAt = exit?.finishedAt ?? new Date().toISOString();
-  });
+  const state = updateEngineState(
+    ctx,
+    id,
+    (s) => {
+      s.exitCode = exit?.exitCode ?? 255;
+      s.finishedAt = exit?.finishedAt ?? new Date().toISOString();
+    },
+    !hostConfig.AutoRemove,
+  );
   timer.step("record the exit");
   releaseRuntime(ctx, id);
   timer.step("release the runtime");

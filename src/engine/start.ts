@@ -146,16 +146,21 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   closeFd(monitor.control);
   closeFd(monitor.diagnostics);
   const monitorStartTime = processStat(monitor.pid)?.startTime ?? "";
-  updateEngineState(ctx, record.id, (s) => {
-    s.startedAt = new Date().toISOString();
-    s.finishedAt = "";
-    s.exitCode = 0;
-    s.error = "";
-    s.restarting = false;
-    s.manuallyStopped = false;
-    s.monitorPid = monitor.pid;
-    s.monitorStartTime = monitorStartTime;
-  });
+  updateEngineState(
+    ctx,
+    record.id,
+    (s) => {
+      s.startedAt = new Date().toISOString();
+      s.finishedAt = "";
+      s.exitCode = 0;
+      s.error = "";
+      s.restarting = false;
+      s.manuallyStopped = false;
+      s.monitorPid = monitor.pid;
+      s.monitorStartTime = monitorStartTime;
+    },
+    !hostConfig.AutoRemove,
+  );
   await options.beforeRelease?.();
   runtimeStart(ctx.runtime, record.id);
   timer.step("release");
