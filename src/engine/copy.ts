@@ -2,26 +2,33 @@
  * `cp` between a container and the host, resolved inside the container's
  * root: a running container's through /proc/PID/root (its own mount
  * namespace, volumes included), a stopped one's through its root
- * filesystem (mounted for the copy when it is not; volumes are then not in
- * the path). Paths in the container are opened with openat2
- * RESOLVE_IN_ROOT, so "..", absolute paths and absolute symlinks stay
- * inside; the files are copied by tree-copy.ts through pinned fds.
+ * filesystem (mounted for the copy when it is not), with its volumes and
+ * bind mounts attached for the length of the copy, as Docker mounts them:
+ * each on its mount point resolved inside the root, read-only where the
+ * container has it read-only. Paths in the container are opened with
+ * openat2 RESOLVE_IN_ROOT, so "..", absolute paths and absolute symlinks
+ * stay inside; the files are copied by tree-copy.ts through pinned fds.
  *
  * A destination whose path goes through a relative symlink that climbs out
  * of the root ("../../../tmp") is refused (UNSAFE_PATH) rather than
- * clamped: whoever planted it meant the host.
+ * clamped: whoever planted it meant the host. A copy into a read-only
+ * volume or bind mount is refused with Docker's error.
  */
-import { closeSync, constants, fstatSync, lstatSync, mkdtempSync, openSync, readlinkSync, readSync, rmSync, statSync } from "node:fs";
+import { closeSync, constants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readlinkSync, readSync, rmSync, statSync } from "node:fs";
 import { basename, dirname, posix } from "node:path";
 import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { log } from "../diag/log.ts";
 import { TarWriter } from "../image/tar.ts";
+import { attachBind, detachBind } from "../native/bind-mount.ts";
 import { close, openInRoot, openRoot } from "../native/fs.ts";
 import { observe } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
+import type { MountPoint } from "./mounts.ts";
 import type { ContainerRecord } from "./records.ts";
 import { ensureRootfs } from "./start.ts";
 import { unmountRootfs } from "./teardown.ts";
 import { copyContents, copyEntry, ensureDirectory, PinnedDir, type CopyOptions } from "./tree-copy.ts";
+import { withVolumes, type VolumeStore } from "./volumes.ts";
 
 const ENOENT = 2;
 const MAX_SYMLINKS = 40;
@@ -41,24 +48,141 @@ function notFound(path: string, ref: string): ContainrError {
   return new ContainrError("PATH_NOT_FOUND", `Could not find the file ${path} in container ${ref}`, { hint: "check the path, e.g. with `containr exec CONTAINER ls`" });
 }
 
-/** The container's root on the host for the length of fn. */
-function withContainerRoot<T>(ctx: EngineContext, record: ContainerRecord, fn: (rootfd: number) => Promise<T>): Promise<T> {
+/**
+ * The container's root on the host for the length of fn; a stopped
+ * container's volumes and bind mounts are attached in it meanwhile, and
+ * detached (last first) however fn ends.
+ */
+async function withContainerRoot<T>(ctx: EngineContext, record: ContainerRecord, fn: (rootfd: number) => Promise<T>): Promise<T> {
   const { state } = observe(ctx, record);
-  let mountedHere = false;
-  let root: string;
   if (state.Running && state.Pid > 0) {
-    root = `/proc/${state.Pid}/root`;
-  } else {
-    const paths = containerPaths(ctx, record.id);
-    mountedHere = !isMounted(paths.rootfs);
-    ensureRootfs(ctx, record);
-    root = paths.rootfs;
+    const rootfd = openRoot(`/proc/${state.Pid}/root`);
+    try {
+      return await fn(rootfd);
+    } finally {
+      close(rootfd);
+    }
   }
-  const rootfd = openRoot(root);
-  return fn(rootfd).finally(() => {
-    close(rootfd);
+  const paths = containerPaths(ctx, record.id);
+  const mountedHere = !isMounted(paths.rootfs);
+  const attached: AttachedMount[] = [];
+  let rootfd: number | undefined;
+  let failed = false;
+  try {
+    ensureRootfs(ctx, record);
+    rootfd = openRoot(paths.rootfs);
+    attachMounts(ctx, record, rootfd, attached);
+    return await fn(rootfd);
+  } catch (err) {
+    failed = true;
+    throw err;
+  } finally {
+    // every mount goes, even after a failed one; the copy's own error, if any, is the one reported
+    let firstError: unknown;
+    for (const mount of attached.reverse()) {
+      try {
+        detachBind(mount.fd, mount.destination);
+      } catch (err) {
+        if (failed) log.warn(`cp: ${toContainrError(err).message}`);
+        else firstError ??= err;
+      }
+    }
+    if (rootfd !== undefined) close(rootfd);
     if (mountedHere) unmountRootfs(ctx, record.id);
+    if (firstError !== undefined && !failed) throw firstError;
+  }
+}
+
+interface AttachedMount {
+  /** the mount's fd (bind-mount.ts) */
+  fd: number;
+  destination: string;
+}
+
+/** Parents first: a mount inside another volume goes on top of it, as the runtime orders them. */
+const depth = (p: MountPoint) => posix.normalize(p.Destination).split("/").filter(Boolean).length;
+
+/**
+ * Attach the record's volumes and bind mounts under the stopped
+ * container's root (tmpfs mounts have no content while it is stopped),
+ * pushing each onto `attached` as soon as it is mounted, so that a failure
+ * half-way leaves nothing the caller does not detach.
+ */
+function attachMounts(ctx: EngineContext, record: ContainerRecord, rootfd: number, attached: AttachedMount[]): void {
+  const points = (record.mounts as unknown as MountPoint[]).filter((p) => p.Type === "bind" || p.Type === "volume").sort((a, b) => depth(a) - depth(b));
+  if (points.length === 0) return;
+  const sources = points.some((p) => p.Type === "volume")
+    ? withVolumes(ctx.dataRoot, (volumes) => points.map((p) => (p.Type === "volume" ? volumeSource(volumes, p) : p.Source)))
+    : points.map((p) => p.Source);
+  points.forEach((point, i) => {
+    const source = sources[i] as string;
+    const st = statSync(source, { throwIfNoEntry: false });
+    if (st === undefined) {
+      throw new ContainrError("PATH_NOT_FOUND", `cannot mount ${source} on ${point.Destination} for the copy: bind source path does not exist`, {
+        hint: `create ${source} again, or remove the container`,
+      });
+    }
+    const targetfd = mountPointIn(rootfd, point.Destination, st.isDirectory());
+    try {
+      attached.push({ fd: attachBind(source, targetfd, !point.RW, point.Destination), destination: point.Destination });
+    } finally {
+      close(targetfd);
+    }
   });
+}
+
+/** A volume's _data, with its driver's options mounted on it (a tmpfs or bind volume), as a start would. */
+function volumeSource(volumes: VolumeStore, point: MountPoint): string {
+  const name = point.Name as string;
+  volumes.ensureMounted(volumes.get(name));
+  return volumes.mountpoint(name);
+}
+
+/**
+ * An O_PATH fd on the mount point `destination` inside the root, resolved as
+ * the container sees it; missing directories (and, for a file's bind, the
+ * file) are created inside the root, 0755, as the runtime does at start.
+ */
+function mountPointIn(rootfd: number, destination: string, directory: boolean): number {
+  const parts = resolveInContainer(rootfd, destination, false).split("/").filter(Boolean);
+  let fd = openInRoot(rootfd, "/", false);
+  try {
+    for (let i = 0; i < parts.length; i++) {
+      const path = `/${parts.slice(0, i + 1).join("/")}`;
+      let next: number;
+      try {
+        next = openInRoot(rootfd, path, false);
+      } catch (err) {
+        if (toContainrError(err).errno !== ENOENT) throw err;
+        const at = `/proc/self/fd/${fd}/${parts[i]}`;
+        if (i === parts.length - 1 && !directory) closeSync(openSync(at, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o755));
+        else mkdirSync(at, 0o755);
+        next = openInRoot(rootfd, path, false);
+      }
+      close(fd);
+      fd = next;
+    }
+    return fd;
+  } catch (err) {
+    close(fd);
+    throw err;
+  }
+}
+
+/**
+ * Docker's checkIfPathIsInAVolume: a copy into a volume or bind mount the
+ * container has read-only is refused, running or not (the mount that holds
+ * the path is the deepest one above it).
+ */
+function refuseReadOnlyMount(record: ContainerRecord, target: string): void {
+  const holder = (record.mounts as unknown as MountPoint[])
+    .filter((p) => (p.Type === "bind" || p.Type === "volume") && (target === p.Destination || target.startsWith(`${p.Destination}/`)))
+    .sort((a, b) => depth(b) - depth(a))[0];
+  if (holder !== undefined && !holder.RW) {
+    throw new ContainrError("INVALID_STATE", "mounted volume is marked read-only", {
+      hint: `${holder.Destination} is mounted read-only in the container: copy into ${holder.Source} on the host instead`,
+    });
+  }
 }
 
 function isMounted(path: string): boolean {
@@ -268,6 +392,7 @@ export async function copyToContainer(ctx: EngineContext, record: ContainerRecor
     const hostName = basename(source);
     await withContainerRoot(ctx, record, async (rootfd) => {
       const target = resolveInContainer(rootfd, destPath, false);
+      refuseReadOnlyMount(record, target);
       const destDir = pinDirectory(rootfd, target);
       const opts = copyOptions(typeof src === "string" ? options : { ...options, archive: true });
       if (destDir !== undefined) {
