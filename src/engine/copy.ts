@@ -144,7 +144,7 @@ function volumeSource(volumes: VolumeStore, point: MountPoint): string {
  * file) are created inside the root, 0755, as the runtime does at start.
  */
 function mountPointIn(rootfd: number, destination: string, directory: boolean): number {
-  const parts = resolveInContainer(rootfd, destination, false).split("/").filter(Boolean);
+  const parts = resolveInContainer(rootfd, destination, false, MOUNT_REFUSAL).split("/").filter(Boolean);
   let fd = openInRoot(rootfd, "/", false);
   try {
     for (let i = 0; i < parts.length; i++) {
@@ -193,12 +193,25 @@ function isMounted(path: string): boolean {
   }
 }
 
+/** How resolveInContainer words its refusal of a link that climbs out of the root. */
+interface UnsafeLinkRefusal {
+  action: string;
+  hint: string;
+}
+
+const COPY_REFUSAL: UnsafeLinkRefusal = { action: "cannot copy to", hint: "copy to a path that does not go through that link" };
+
+const MOUNT_REFUSAL: UnsafeLinkRefusal = {
+  action: "cannot mount the container's volume or bind mount for the copy on",
+  hint: "remove that link from the container (or the mount from its configuration), or start the container and copy while it runs",
+};
+
 /**
  * The path as the container sees it, symlinks resolved (RESOLVE_IN_ROOT
  * does the same; this walk is only to refuse a relative link that climbs
  * above the root). `keepLast`: leave a symlink as the last component.
  */
-export function resolveInContainer(rootfd: number, path: string, keepLast: boolean): string {
+export function resolveInContainer(rootfd: number, path: string, keepLast: boolean, refusal: UnsafeLinkRefusal = COPY_REFUSAL): string {
   let pending = posix.normalize(`/${path}`).split("/").filter(Boolean);
   const resolved: string[] = [];
   let links = 0;
@@ -224,8 +237,8 @@ export function resolveInContainer(rootfd: number, path: string, keepLast: boole
               if (part === "..") depth--;
               else if (part !== "" && part !== ".") depth++;
               if (depth < 0) {
-                throw new ContainrError("UNSAFE_PATH", `cannot copy to ${path}: the symbolic link ${candidate} -> ${target} points outside the container's root`, {
-                  hint: "copy to a path that does not go through that link",
+                throw new ContainrError("UNSAFE_PATH", `${refusal.action} ${path}: the symbolic link ${candidate} -> ${target} points outside the container's root`, {
+                  hint: refusal.hint,
                 });
               }
             }

@@ -8,7 +8,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { engineEnv, type EngineEnv } from "../helpers/engine-env.ts";
 
 let env: EngineEnv;
@@ -132,6 +132,7 @@ test("a mount point that is a symlink in the image is resolved inside the root: 
   const climbing = created("climbing", ["-v", "climbvol:/climbing"]);
   const refused = containr(["cp", hostFile("c.txt", "c\n"), "climbing:/etc/"]);
   expect(refused.status).toBe(125);
+  expect(refused.stderr).toContain("cannot mount the container's volume or bind mount for the copy on /climbing: the symbolic link /climbing");
   expect(refused.stderr).toContain("points outside the container's root");
   expect(readdirSync(outside)).toEqual([]);
   expect(leftBehind(climbing.dir)).toEqual([]);
@@ -150,4 +151,39 @@ test("nothing stays mounted when the copy itself fails", () => {
   expect(leftBehind(dir)).toEqual([]);
   // the container still starts and sees its volume
   expect(containr(["start", "-a", "failing"]).status).toBe(0);
+});
+
+test("a mount that cannot be attached fails the copy and detaches the ones attached before it", () => {
+  const { containr, work } = env;
+  const gone = join(work, "gone");
+  const { dir } = created("half", ["-v", "halfvol:/data", "-v", `${gone}:/data/gone`]);
+  rmSync(gone, { recursive: true });
+  const refused = containr(["cp", hostFile("h.txt", "h\n"), "half:/etc/"]);
+  expect(refused.status).toBe(125);
+  expect(refused.stderr).toContain(`cannot mount ${gone} on /data/gone for the copy: bind source path does not exist`);
+  expect(leftBehind(dir)).toEqual([]);
+});
+
+test("a running container's read-only mount refuses a copy in too (Docker checks before it copies)", () => {
+  const { containr, ref, work } = env;
+  const bound = join(work, "running-ro");
+  mkdirSync(bound);
+  containr(["run", "-d", "--name", "running", "-v", `${bound}:/ro:ro`, ref, "sleep", "1000"]);
+  const refused = containr(["cp", hostFile("r.txt", "r\n"), "running:/ro/"]);
+  expect(refused.status).toBe(125);
+  expect(refused.stderr).toContain("mounted volume is marked read-only");
+  expect(existsSync(join(bound, "r.txt"))).toBe(false);
+  expect(containr(["rm", "-f", "running"]).status).toBe(0);
+});
+
+test("a volume with driver options (tmpfs) is mounted on its _data for the copy, as at start", () => {
+  const { containr, ref } = env;
+  expect(containr(["volume", "create", "-o", "type=tmpfs", "-o", "device=tmpfs", "-o", "o=size=8m", "tmpvol"]).status).toBe(0);
+  const { dir } = created("tmpvol", ["-v", "tmpvol:/cache"]);
+  expect(containr(["cp", hostFile("v.txt", "on the volume's tmpfs\n"), "tmpvol:/cache/"]).status).toBe(0);
+  const mountpoint = containr(["volume", "inspect", "-f", "{{.Mountpoint}}", "tmpvol"]).stdout.trim();
+  expect(mountsBelow(dirname(mountpoint))).toEqual([mountpoint]);
+  expect(readFileSync(join(mountpoint, "v.txt"), "utf8")).toBe("on the volume's tmpfs\n");
+  expect(leftBehind(dir)).toEqual([]);
+  expect(containr(["run", "--rm", "-v", "tmpvol:/cache", ref, "cat", "/cache/v.txt"]).stdout).toBe("on the volume's tmpfs\n");
 });
