@@ -34,6 +34,8 @@ export const ERROR_CODES = {
   UNSAFE_PATH: { exit: 125, summary: "a path tries to escape the directory it belongs to" },
   INVALID_ARCHIVE: { exit: 125, summary: "a tar archive is malformed, truncated or uses an unsupported feature" },
   NO_SPACE: { exit: 125, summary: "the disk is full" },
+  NETWORK_FAILED: { exit: 125, summary: "setting up the container's network failed" },
+  PORT_ALLOCATED: { exit: 125, summary: "a host port to publish is already in use" },
   TIMEOUT: { exit: 125, summary: "an operation did not finish in time" },
   INTERNAL: { exit: 125, summary: "an unexpected internal failure (a bug)" },
 } as const satisfies Record<string, { exit: number; summary: string }>;
