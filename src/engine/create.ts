@@ -24,6 +24,7 @@ import { reaperPath } from "../native/reaper.ts";
 import { destroyContainer } from "./teardown.ts";
 import { imageVolumeRequests, prepareMounts, type MountRequest } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
+import { portKey, toPortBindings, type PortBindings } from "./network-ports.ts";
 
 /** The json-file log's rotation (Docker's max-size and max-file). */
 export interface LogConfig {
@@ -45,6 +46,10 @@ export interface HostConfig {
   AutoRemove: boolean;
   RestartPolicy: { Name: string; MaximumRetryCount: number };
   NetworkMode: string;
+  /** -p, Docker's shape: "80/tcp" → [{HostIp, HostPort}] */
+  PortBindings: PortBindings;
+  /** -P */
+  PublishAllPorts: boolean;
   Privileged: boolean;
   ReadonlyRootfs: boolean;
   CapAdd: string[];
@@ -91,6 +96,8 @@ function hostConfigOf(options: RunOptions, logConfig: LogConfig, securityOpt: st
     AutoRemove: options.autoRemove,
     RestartPolicy: { Name: options.restart.name, MaximumRetryCount: options.restart.maximumRetryCount },
     NetworkMode: options.network,
+    PortBindings: toPortBindings(options.publish),
+    PublishAllPorts: options.publishAll,
     Privileged: options.privileged,
     ReadonlyRootfs: options.readOnly,
     CapAdd: options.capAdd,
@@ -174,11 +181,15 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
     failpoint("engine.create.bundle");
 
     const args = built.spec.process?.args ?? [];
+    // Docker's Config.ExposedPorts: the image's EXPOSE and every port -p publishes
+    const exposed = Object.keys(image.config.config?.ExposedPorts ?? {});
+    for (const b of options.publish) exposed.push(portKey(b.containerPort, b.proto));
+    const config = exposed.length === 0 ? built.config : { ...built.config, ExposedPorts: Object.fromEntries([...new Set(exposed)].sort().map((k) => [k, {}])) };
     record = ctx.records.update(id, (r) => ({
       ...r,
       command: args,
       labels: built.config.Labels,
-      config: built.config,
+      config,
     }));
     timer.done();
     return record;

@@ -13,7 +13,7 @@
  */
 import { existsSync, readFileSync } from "node:fs";
 
-export type EtcNetworkMode = "none" | "host";
+export type EtcNetworkMode = "bridge" | "none" | "host";
 
 /** libnetwork's default /etc/hosts lines. */
 const DEFAULT_HOSTS = [
@@ -39,12 +39,13 @@ export function hostnameFile(hostname: string): string {
 
 /**
  * /etc/hosts for a container with its own network namespace: the localhost
- * lines and the container's hostname on the loopback address (there is no
- * other address until bridge networking exists), so that resolving the
- * container's own name works as it does under Docker.
+ * lines and the container's hostname on its address (Docker's "IP\tHOSTNAME"
+ * line), or on the loopback address when it has none (--network none, or a
+ * bridge container not started yet), so that resolving the container's own
+ * name works as it does under Docker.
  */
-export function hostsFile(hostname: string): string {
-  return `${[...DEFAULT_HOSTS, `127.0.0.1\t${hostname}`].join("\n")}\n`;
+export function hostsFile(hostname: string, address = "127.0.0.1"): string {
+  return `${[...DEFAULT_HOSTS, `${address}\t${hostname}`].join("\n")}\n`;
 }
 
 const NAMESERVER = /^\s*nameserver\s+(\S+)/;

@@ -15,6 +15,7 @@ import { availableParallelism } from "node:os";
 import { posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { validateName } from "./ids.ts";
+import { parsePublish, type PortBinding } from "./network-ports.ts";
 import { checkMounts, type MountRequest } from "./mounts.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
 import { canonicalSignal } from "../linux/signals.ts";
@@ -47,6 +48,10 @@ export interface RunFlags {
   stopTimeout?: string;
   restart?: string;
   network?: string;
+  /** -p/--publish values as given */
+  publish?: string[];
+  /** -P/--publish-all */
+  publishAll?: boolean;
   privileged?: boolean;
   capAdd?: string[];
   capDrop?: string[];
@@ -66,14 +71,10 @@ export interface RunFlags {
   mounts?: MountRequest[];
 }
 
-export type NetworkMode = "none" | "host";
+export type NetworkMode = "bridge" | "none" | "host";
 
-/**
- * The network mode when --network is not given. Docker's default is bridge,
- * which containr does not have yet; a private, empty network namespace is
- * the closest safe default (and what the benchmarks compare against).
- */
-export const DEFAULT_NETWORK: NetworkMode = "none";
+/** The network mode when --network is not given: Docker's, the bridge (docs/networking.md). */
+export const DEFAULT_NETWORK: NetworkMode = "bridge";
 
 export type RestartPolicyName = "no" | "on-failure" | "always" | "unless-stopped";
 
@@ -147,6 +148,10 @@ export interface RunOptions {
   stopTimeout?: number;
   restart: RestartPolicy;
   network: NetworkMode;
+  /** -p, a binding per container port (bridge only) */
+  publish: PortBinding[];
+  /** -P: publish the image's exposed ports on random host ports (bridge only) */
+  publishAll: boolean;
   privileged: boolean;
   capAdd: string[];
   capDrop: string[];
@@ -477,14 +482,30 @@ export function parseTmpfs(values: readonly string[]): TmpfsMount[] {
 }
 
 function parseNetwork(value: string | undefined): NetworkMode {
-  if (value === undefined || value === "") return DEFAULT_NETWORK;
-  if (value === "none" || value === "host") return value;
-  const hint = "use --network none (the default: no network, only loopback) or --network host";
-  if (value === "bridge" || value === "default") {
-    throw usage(`network mode "${value}" is not supported yet: containr has no bridge networking`, hint);
+  if (value === undefined || value === "" || value === "default") return DEFAULT_NETWORK;
+  if (value === "bridge" || value === "none" || value === "host") return value;
+  const hint = "use --network bridge (the default), none (only loopback) or host; see docs/networking.md";
+  if (value.startsWith("container:")) throw usage(`network mode "${value}" is not supported: containr cannot share another container's network yet`, hint);
+  throw usage(`network ${value} not found: containr has no user-defined networks yet`, hint);
+}
+
+/**
+ * -p and -P. With --network host Docker discards published ports with a
+ * warning; --network none has no interface to publish them on, so they are
+ * refused rather than ignored.
+ */
+function parsePublishFlags(flags: RunFlags, network: NetworkMode, warnings: string[]): { publish: PortBinding[]; publishAll: boolean } {
+  const publish = (flags.publish ?? []).flatMap(parsePublish);
+  const publishAll = flags.publishAll ?? false;
+  if (publish.length === 0 && !publishAll) return { publish, publishAll };
+  if (network === "host") {
+    warnings.push("Published ports are discarded when using host network mode");
+    return { publish: [], publishAll: false };
   }
-  if (value.startsWith("container:")) throw usage(`network mode "${value}" is not supported`, hint);
-  throw usage(`network ${value} not found`, hint);
+  if (network === "none") {
+    throw usage("conflicting options: port publishing and the container type network mode", "publish ports with --network bridge (the default)");
+  }
+  return { publish, publishAll };
 }
 
 /** An absolute path cleaned as Go's path.Clean does (no "..", no doubled or trailing slash). */
@@ -627,6 +648,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
   }
 
   const network = parseNetwork(flags.network);
+  const ports = parsePublishFlags(flags, network, warnings);
 
   const restart = parseRestartPolicy(flags.restart ?? "no");
   const autoRemove = flags.rm ?? false;
@@ -652,6 +674,8 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     init: flags.init ?? false,
     restart,
     network,
+    publish: ports.publish,
+    publishAll: ports.publishAll,
     privileged: flags.privileged ?? false,
     capAdd: flags.capAdd ?? [],
     capDrop: flags.capDrop ?? [],

@@ -30,6 +30,7 @@ import { resolveImage } from "../image/store.ts";
 import { isMountPoint } from "./teardown.ts";
 import { mountVolumesForStart, volumeNames } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
+import { allocateNetwork, connectNetwork, releaseNetwork, usesBridge } from "./network.ts";
 
 /** Re-mount the root filesystem of a container that was stopped (its overlay is unmounted on exit). */
 export function ensureRootfs(ctx: EngineContext, record: ContainerRecord): void {
@@ -120,6 +121,9 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   // set by the runtime's create when it starts containr-init (through the monitor)
   const spawned: { monitor?: SpawnedMonitor } = {};
   let initPid: number;
+  // the address and host ports, and /etc/hosts with the address, before the create bind-mounts it
+  const attachment = usesBridge(record) ? allocateNetwork(ctx, record) : undefined;
+  if (attachment !== undefined) timer.step("network: address and ports");
   try {
     if (tty) consoleFd = unixListen(`/proc/self/fd/${runDir}/console`);
     const spawnHelper: HelperSpawner = (plan, cgroupFd) => {
@@ -129,6 +133,7 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
     const consoleSocket = tty ? `/proc/${process.pid}/fd/${runDir}/console` : undefined;
     initPid = runtimeCreate(ctx.runtime, { id: record.id, bundle: paths.bundle, consoleSocket, spawnHelper }).pid;
   } catch (err) {
+    if (attachment !== undefined) releaseNetwork(record.id);
     throw spawned.monitor ? failedCreate(spawned.monitor, err) : err;
   } finally {
     closeSync(runDir);
@@ -136,6 +141,16 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   }
   const monitor = spawned.monitor!;
   timer.step("create (monitor, init ready)");
+  if (attachment !== undefined) {
+    try {
+      connectNetwork(attachment, initPid);
+    } catch (err) {
+      // kills the init (its network namespace and veth go with it) and releases the address and rules
+      releaseRuntime(ctx, record.id);
+      throw failedCreate(monitor, err);
+    }
+    timer.step("network: bridge, veth, rules");
+  }
   try {
     writeSync(monitor.control, `${initPid}\n`);
   } catch (err) {

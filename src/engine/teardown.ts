@@ -10,6 +10,7 @@ import { unmountOverlay } from "../image/overlay.ts";
 import { deleteContainer, discardUnfinishedCreate } from "../runtime/container.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import { releaseVolumes, volumeNames } from "./mounts.ts";
+import { releaseNetwork } from "./network.ts";
 import type { ContainerRecord } from "./records.ts";
 import { withVolumes } from "./volumes.ts";
 
@@ -29,14 +30,19 @@ export function isMountPoint(path: string): boolean {
   return false;
 }
 
-/** Kill what is left of the container's processes and remove its cgroup and runtime state. */
+/**
+ * Kill what is left of the container's processes and remove its cgroup and
+ * runtime state, then release its address, port rules and veth on the
+ * bridge (its network namespace is gone with its processes).
+ */
 export function releaseRuntime(ctx: EngineContext, id: string): void {
   if (!existsSync(`${ctx.runtime.root}/${id}/state.json`)) {
     // a start whose CLI was killed during the runtime's create (it runs in the CLI's process)
     discardUnfinishedCreate(ctx.runtime, id, containerPaths(ctx, id).bundle);
-    return;
+  } else {
+    deleteContainer(ctx.runtime, id, true);
   }
-  deleteContainer(ctx.runtime, id, true);
+  releaseNetwork(id);
 }
 
 /** Unmount the container's root filesystem (lazily if something still holds it). */

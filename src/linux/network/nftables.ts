@@ -1,0 +1,119 @@
+/**
+ * containr's NAT rules, in an nftables table of its own (`table ip
+ * containr`), written through the `nft` binary, one transaction (`nft -f -`)
+ * per container start:
+ *
+ *   postrouting (nat, srcnat)  masquerade the subnet's traffic to anything
+ *                              not on the bridge; masquerade what a DNAT
+ *                              sends to the bridge from 127.0.0.0/8 (the
+ *                              host's own connections to 127.0.0.1:PORT) or
+ *                              from the subnet itself (a container reaching
+ *                              another through a published port)
+ *   prerouting (nat, dstnat)   traffic to a local address jumps to `ports`
+ *   output (nat, dstnat)       the same for connections from the host itself
+ *   ports                      one DNAT rule per published port, commented
+ *                              with the container's id
+ *
+ * The base chains are declared, flushed and refilled in the same
+ * transaction as the container's rules, so the transaction is idempotent
+ * and concurrent first runs cannot duplicate them; `ports` is never
+ * flushed. A container's rules are removed by handle, found by their
+ * comment.
+ */
+import { ContainrError } from "../../diag/errors.ts";
+import type { Protocol } from "./host-ports.ts";
+
+export interface NatNetwork {
+  /** nftables table name (family ip) */
+  table: string;
+  /** the bridge's interface name */
+  bridge: string;
+  /** "10.89.0.0/16" */
+  subnet: string;
+}
+
+export interface DnatRule {
+  /** "0.0.0.0" for every local address */
+  hostIp: string;
+  hostPort: number;
+  proto: Protocol;
+  containerIp: string;
+  containerPort: number;
+}
+
+const PORTS_CHAIN = "ports";
+
+/** The statements that (re)create the table's base chains and rules, idempotently. */
+export function baseRules(net: NatNetwork): string[] {
+  const t = `ip ${net.table}`;
+  return [
+    `add table ${t}`,
+    `add chain ${t} ${PORTS_CHAIN}`,
+    `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `flush chain ${t} postrouting`,
+    `add rule ${t} postrouting ip saddr ${net.subnet} ip daddr != ${net.subnet} masquerade`,
+    `add rule ${t} postrouting oifname "${net.bridge}" ip saddr 127.0.0.0/8 masquerade`,
+    `add rule ${t} postrouting oifname "${net.bridge}" ip saddr ${net.subnet} ct status dnat masquerade`,
+    `add chain ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `flush chain ${t} prerouting`,
+    `add rule ${t} prerouting fib daddr type local jump ${PORTS_CHAIN}`,
+    `add chain ${t} output { type nat hook output priority -100; policy accept; }`,
+    `flush chain ${t} output`,
+    `add rule ${t} output fib daddr type local jump ${PORTS_CHAIN}`,
+  ];
+}
+
+/** The DNAT statements of one container's published ports, each commented with tag (its id). */
+export function dnatRules(net: NatNetwork, tag: string, rules: readonly DnatRule[]): string[] {
+  return rules.map((r) => {
+    const daddr = r.hostIp === "0.0.0.0" ? "" : `ip daddr ${r.hostIp} `;
+    return `add rule ip ${net.table} ${PORTS_CHAIN} ${daddr}${r.proto} dport ${r.hostPort} dnat to ${r.containerIp}:${r.containerPort} comment "${tag}"`;
+  });
+}
+
+/** Run nft with a script on stdin: one atomic transaction. */
+export function runNft(statements: readonly string[], what: string): void {
+  runNftCommand(["-f", "-"], `${statements.join("\n")}\n`, what);
+}
+
+function runNftCommand(args: string[], stdin: string, what: string): string {
+  let result: ReturnType<typeof Bun.spawnSync>;
+  try {
+    result = Bun.spawnSync(["nft", ...args], { stdin: Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
+  } catch (err) {
+    throw new ContainrError("NETWORK_FAILED", `${what}: cannot run nft: ${(err as Error).message}`, {
+      hint: "install nftables (Debian: apt-get install nftables)",
+      cause: err,
+    });
+  }
+  if (result.exitCode !== 0) {
+    const stderr = result.stderr?.toString().trim() ?? "";
+    throw new ContainrError("NETWORK_FAILED", `${what}: nft failed: ${stderr || `exit status ${result.exitCode}`}`);
+  }
+  return result.stdout?.toString() ?? "";
+}
+
+interface NftJsonRule {
+  rule?: { chain: string; handle: number; comment?: string };
+}
+
+/** The handles of the rules in `ports` commented with tag. */
+export function taggedRuleHandles(net: NatNetwork, tag: string): number[] {
+  let text: string;
+  try {
+    text = runNftCommand(["-j", "list", "chain", "ip", net.table, PORTS_CHAIN], "", `list the rules of ${tag}`);
+  } catch (err) {
+    // no table (a reboot, `nft flush ruleset`): no rule to remove
+    if (/No such file or directory/.test((err as Error).message)) return [];
+    throw err;
+  }
+  const parsed = JSON.parse(text) as { nftables?: NftJsonRule[] };
+  return (parsed.nftables ?? []).flatMap((item) => (item.rule?.comment === tag ? [item.rule.handle] : []));
+}
+
+/** Remove every rule commented with tag, in one transaction; a no-op when there is none. */
+export function deleteTaggedRules(net: NatNetwork, tag: string): void {
+  const handles = taggedRuleHandles(net, tag);
+  if (handles.length === 0) return;
+  runNft(handles.map((h) => `delete rule ip ${net.table} ${PORTS_CHAIN} handle ${h}`), `remove the port rules of ${tag}`);
+}
