@@ -1,6 +1,9 @@
 import { ContainrError } from "../diag/errors.ts";
 import { shortId } from "../engine/ids.ts";
 import { summarize, type ContainerSummary } from "../engine/inspect.ts";
+import { exposedPorts, networkOf } from "../engine/network.ts";
+import { formatPortsColumn } from "../engine/network-ports.ts";
+import type { ContainerRecord } from "../engine/records.ts";
 import { defineCommand } from "./command.ts";
 import { tableFormatFlag } from "./format/flags.ts";
 import { withEngine } from "./container/common.ts";
@@ -48,6 +51,12 @@ export interface ContainerRow {
   Status: string;
 }
 
+/** docker's PORTS column: the running container's published ports, then its exposed ones. */
+function portsColumn(record: ContainerRecord, running: boolean): string {
+  if (!running) return "";
+  return formatPortsColumn(exposedPorts(record), networkOf(record.id)?.ports ?? []);
+}
+
 /** docker's Command column: the command quoted, cut at 20 characters with "…" unless --no-trunc. */
 function commandColumn(command: string[], noTrunc: boolean): string {
   let text = command.join(" ");
@@ -86,7 +95,7 @@ export function containerRow(summary: ContainerSummary, noTrunc: boolean): Conta
     Mounts: "",
     Names: record.name,
     Networks: (record.hostConfig as { NetworkMode?: string }).NetworkMode ?? "",
-    Ports: "",
+    Ports: portsColumn(record, state.Running),
     RunningFor: createdAgo(record.created),
     Size: "0B",
     State: state.Status,

@@ -7,6 +7,9 @@ import { observe, type ObservedState } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import type { HostConfig } from "./create.ts";
 import type { ContainerRecord } from "./records.ts";
+import { createHash } from "node:crypto";
+import { BRIDGE, exposedPorts, networkOf } from "./network.ts";
+import { networkSettingsPorts } from "./network-ports.ts";
 
 export interface ContainerInspect {
   Id: string;
@@ -27,6 +30,80 @@ export interface ContainerInspect {
   GraphDriver: { Name: string; Data: Record<string, string> };
   Mounts: object[];
   Config: object;
+  NetworkSettings: NetworkSettings;
+}
+
+/** Docker's EndpointSettings, the fields containr fills. */
+export interface EndpointSettings {
+  IPAMConfig: null;
+  Links: null;
+  Aliases: null;
+  MacAddress: string;
+  DriverOpts: null;
+  NetworkID: string;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  IPv6Gateway: string;
+  GlobalIPv6Address: string;
+  GlobalIPv6PrefixLen: number;
+  DNSNames: null;
+}
+
+export interface NetworkSettings {
+  Bridge: string;
+  SandboxID: string;
+  SandboxKey: string;
+  Ports: Record<string, { HostIp: string; HostPort: string }[] | null>;
+  EndpointID: string;
+  Gateway: string;
+  IPAddress: string;
+  IPPrefixLen: number;
+  MacAddress: string;
+  Networks: Record<string, EndpointSettings>;
+}
+
+/** A stable 64-hex id for a name (the network's id, an endpoint's), as Docker shows ids. */
+const idOf = (text: string) => createHash("sha256").update(`containr/${text}`).digest("hex");
+
+/**
+ * NetworkSettings as Docker shows it: the address, gateway, MAC and ports
+ * while the container runs on the bridge, empty fields otherwise; one entry
+ * in Networks, named after the network mode.
+ */
+function networkSettings(record: ContainerRecord, running: boolean, pid: number): NetworkSettings {
+  const mode = (record.hostConfig as HostConfig).NetworkMode;
+  const attached = running ? networkOf(record.id) : undefined;
+  const prefix = Number(BRIDGE.subnet.split("/")[1]);
+  const endpoint: EndpointSettings = {
+    IPAMConfig: null,
+    Links: null,
+    Aliases: null,
+    MacAddress: attached?.mac ?? "",
+    DriverOpts: null,
+    NetworkID: idOf(`network/${mode}`),
+    EndpointID: attached === undefined ? "" : idOf(`endpoint/${record.id}`),
+    Gateway: attached === undefined ? "" : BRIDGE.gateway,
+    IPAddress: attached?.address ?? "",
+    IPPrefixLen: attached === undefined ? 0 : prefix,
+    IPv6Gateway: "",
+    GlobalIPv6Address: "",
+    GlobalIPv6PrefixLen: 0,
+    DNSNames: null,
+  };
+  return {
+    Bridge: "",
+    SandboxID: running ? idOf(`sandbox/${record.id}`) : "",
+    SandboxKey: running && mode !== "host" ? `/proc/${pid}/ns/net` : "",
+    Ports: attached === undefined ? {} : networkSettingsPorts(exposedPorts(record), attached.ports),
+    EndpointID: endpoint.EndpointID,
+    Gateway: endpoint.Gateway,
+    IPAddress: endpoint.IPAddress,
+    IPPrefixLen: endpoint.IPPrefixLen,
+    MacAddress: endpoint.MacAddress,
+    Networks: { [mode]: endpoint },
+  };
 }
 
 export function inspectContainer(ctx: EngineContext, record: ContainerRecord): ContainerInspect {
@@ -52,6 +129,7 @@ export function inspectContainer(ctx: EngineContext, record: ContainerRecord): C
     GraphDriver: { Name: "overlay", Data: { MergedDir: paths.rootfs, UpperDir: paths.diff, WorkDir: paths.work } },
     Mounts: record.mounts,
     Config: record.config,
+    NetworkSettings: networkSettings(record, state.Running, state.Pid),
   };
 }
 

@@ -21,6 +21,8 @@ describe("per-container /etc files", () => {
     expect(lines).toContain("::1\tlocalhost ip6-localhost ip6-loopback");
     expect(lines).toContain("ff02::2\tip6-allrouters");
     expect(lines.at(-1)).toBe("127.0.0.1\t0123456789ab");
+    // a bridge container's address, Docker's "IP\tHOSTNAME"
+    expect(hostsFile("0123456789ab", "10.89.0.7").split("\n").at(-2)).toBe("10.89.0.7\t0123456789ab");
     expect(hosts.endsWith("\n")).toBe(true);
   });
 
@@ -56,6 +58,7 @@ describe("per-container /etc files", () => {
     expect(shared.hostname).toBe("myhost\n");
     const own = etcFilesFor("none", "abc", hostFiles);
     expect(own.hosts).toContain("127.0.0.1\tabc");
+    expect(etcFilesFor("bridge", "abc", hostFiles)).toEqual(own);
     expect(own.resolvConf).toBe("nameserver 8.8.8.8\nnameserver 8.8.4.4\n");
   });
 });

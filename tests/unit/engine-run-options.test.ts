@@ -34,10 +34,12 @@ function usageError(flags: RunFlags, host?: HostLimits): ContainrError {
 }
 
 describe("defaults", () => {
-  test("no flags: Docker's defaults, no network (bridge does not exist yet)", () => {
+  test("no flags: Docker's defaults, the bridge network, nothing published", () => {
     const o = parse({}, { command: ["echo", "hi"] });
     expect(o.command).toEqual(["echo", "hi"]);
-    expect(o.network).toBe("none");
+    expect(o.network).toBe("bridge");
+    expect(o.publish).toEqual([]);
+    expect(o.publishAll).toBe(false);
     expect(o.restart).toEqual({ name: "no", maximumRetryCount: 0 });
     expect(o.seccomp).toEqual({ kind: "default" });
     expect(o.noNewPrivileges).toBe(false);
@@ -203,14 +205,31 @@ describe("command-line shape", () => {
     expect(usageError({ restart: "always", rm: true }).message).toBe("conflicting options: cannot specify both --restart and --rm");
   });
 
-  test("--network none|host; bridge and others are clear errors", () => {
+  test("--network bridge|default|none|host; container: and user-defined networks are clear errors", () => {
     expect(parse({ network: "host" }).network).toBe("host");
     expect(parse({ network: "none" }).network).toBe("none");
-    const bridge = usageError({ network: "bridge" });
-    expect(bridge.message).toBe(`network mode "bridge" is not supported yet: containr has no bridge networking`);
-    expect(bridge.hint).toContain("--network none");
-    expect(usageError({ network: "container:abc" }).message).toBe(`network mode "container:abc" is not supported`);
-    expect(usageError({ network: "mynet" }).message).toBe("network mynet not found");
+    expect(parse({ network: "bridge" }).network).toBe("bridge");
+    expect(parse({ network: "default" }).network).toBe("bridge");
+    const shared = usageError({ network: "container:abc" });
+    expect(shared.message).toBe(`network mode "container:abc" is not supported: containr cannot share another container's network yet`);
+    expect(shared.hint).toContain("--network bridge");
+    expect(usageError({ network: "mynet" }).message).toBe("network mynet not found: containr has no user-defined networks yet");
+  });
+
+  test("-p/-P: bindings on the bridge; discarded with a warning on the host network; refused without a network", () => {
+    const o = parse({ publish: ["127.0.0.1:8080:80", "53/udp"], publishAll: true });
+    expect(o.publish).toEqual([
+      { containerPort: 80, proto: "tcp", hostIp: "127.0.0.1", hostPort: "8080" },
+      { containerPort: 53, proto: "udp", hostIp: "", hostPort: "" },
+    ]);
+    expect(o.publishAll).toBe(true);
+    const host = parse({ network: "host", publish: ["8080:80"] });
+    expect(host.publish).toEqual([]);
+    expect(host.warnings).toEqual(["Published ports are discarded when using host network mode"]);
+    expect(usageError({ network: "none", publish: ["8080:80"] }).message).toBe(
+      "conflicting options: port publishing and the container type network mode",
+    );
+    expect(usageError({ publish: ["abc"] }).message).toBe("invalid containerPort: abc");
   });
 
   test("--tmpfs: Docker's default options merged with the user's", () => {
