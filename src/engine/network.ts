@@ -17,6 +17,7 @@
  */
 import { closeSync, constants, existsSync, openSync } from "node:fs";
 import { toContainrError } from "../diag/errors.ts";
+import { failpoint } from "../diag/failpoints.ts";
 import { log } from "../diag/log.ts";
 import { enableIPv4Forwarding, enableRouteLocalnet } from "../linux/network/sysctl.ts";
 import { baseRules, deleteTaggedRules, dnatRules, runNft, type NatNetwork } from "../linux/network/nftables.ts";
@@ -114,6 +115,7 @@ export function connectNetwork(attachment: Attachment, initPid: number): void {
   }
   const dnat = attachment.ports.map((p) => ({ ...p, containerIp: attachment.address }));
   runNft([...baseRules(NAT), ...dnatRules(NAT, attachment.container, dnat)], `set up the NAT rules of ${attachment.container}`);
+  failpoint("engine.start.network");
 }
 
 /**
