@@ -9,10 +9,12 @@
 #   apache2-utils       htpasswd for the basic-auth registry
 #   tar gzip zstd       GNU tar (reference extractions), compressed layers
 #   openssl             certificates for the token-auth registry
-#   iproute2 tmux       network checks, a terminal for -t tests
+#   iproute2 tmux       network checks (ip, also inside test containers' checks), a terminal for -t tests
+#   nftables            nft: bridge networking's NAT and port rules (the engine runs it)
+#   util-linux          unshare/nsenter for the netlink integration test
 #   podman              drives `containr-oci` as its --runtime in tests/e2e/podman.test.ts
 set -euo pipefail
-packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar gzip zstd openssl iproute2 tmux podman)
+packages=(build-essential busybox-static uidmap docker-registry apache2-utils tar gzip zstd openssl iproute2 nftables util-linux tmux podman)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

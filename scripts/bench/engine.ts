@@ -3,7 +3,8 @@
  * and a containers.conf that keeps its rlimits under this host's hard
  * limit, DESIGN.md) on the same busybox image, imported into both stores:
  *
- *   engine-run    `run --rm IMAGE true` (podman with --network none; containr's default is none)
+ *   engine-run    `run --rm IMAGE true`, both with --network none (both default to a bridge; what
+ *                 containr's bridge adds to a run is in docs/networking.md)
  *   engine-exec   `exec CONTAINER true` in a running container
  *   engine-ps     `ps -a` with 50 running containers
  *   engine-rss    resident memory per running container of containr's monitor and podman's conmon
@@ -42,7 +43,7 @@ function setUp(work: string): Engine[] {
   writeFileSync(conf, '[containers]\ndefault_ulimits = ["nofile=20000:20000", "nproc=20000:20000"]\n[engine]\nevents_logger = "none"\n');
   const viaEnv = ["/usr/bin/env", `CONTAINERS_CONF=${conf}`];
   const engines: Engine[] = [
-    { name: "containr", cmd: [...viaEnv, containrBin, "--root", join(work, "containr/root"), "--runroot", join(work, "containr/run")], runFlags: [], monitor: "containr-monitor" },
+    { name: "containr", cmd: [...viaEnv, containrBin, "--root", join(work, "containr/root"), "--runroot", join(work, "containr/run")], runFlags: ["--network", "none"], monitor: "containr-monitor" },
   ];
   if (which("podman")) {
     mkdirSync(join(work, "podman"), { recursive: true });
