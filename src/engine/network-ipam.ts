@@ -54,7 +54,9 @@ function readState(dir: string): StateFile {
   try {
     return JSON.parse(readFileSync(stateFile(dir), "utf8")) as StateFile;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === "ENOENT") return { attachments: [] };
+    const code = (err as NodeJS.ErrnoException).code;
+    // EACCES: a caller without root, who cannot have put a container on the bridge
+    if (code === "ENOENT" || code === "EACCES") return { attachments: [] };
     throw err;
   }
 }

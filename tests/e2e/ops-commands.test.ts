@@ -20,7 +20,7 @@ afterAll(async () => {
 
 test("stats --no-stream shows a 64 MiB limit for --memory 64m; --format json; a stopped container with --all", () => {
   const { containr, ref } = env;
-  const id = containr(["run", "-d", "--name", "capped", "--memory", "64m", ref, "sh", "-c", "while :; do :; done"]).stdout.trim();
+  const id = containr(["run", "-d", "--name", "capped", "--network", "none", "--memory", "64m", ref, "sh", "-c", "while :; do :; done"]).stdout.trim();
   expect(id).toMatch(/^[0-9a-f]{64}$/);
   const table = containr(["stats", "--no-stream", "capped"]);
   expect(table.status).toBe(0);
