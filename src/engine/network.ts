@@ -43,6 +43,7 @@ export const BRIDGE = {
 } as const;
 
 const SUBNET = parseSubnet(BRIDGE.subnet);
+const EEXIST = 17;
 const NAT: NatNetwork = { table: BRIDGE.table, bridge: BRIDGE.interface, subnet: BRIDGE.subnet };
 
 /** The bridge's allocations, host-wide like the bridge, whatever --root and --runroot say (network-ipam.ts, ADR 0008). */
@@ -108,7 +109,15 @@ export function connectNetwork(attachment: Attachment, initPid: number): void {
   enableRouteLocalnet(BRIDGE.interface);
   const netns = openSync(`/proc/${initPid}/ns/net`, constants.O_RDONLY);
   try {
-    createVeth({ hostName: attachment.hostInterface, bridge: BRIDGE.interface, netnsFd: netns, peerName: "eth0", peerMac: attachment.mac });
+    const veth = { hostName: attachment.hostInterface, bridge: BRIDGE.interface, netnsFd: netns, peerName: "eth0", peerMac: attachment.mac };
+    try {
+      createVeth(veth);
+    } catch (err) {
+      // the same container's previous run: the kernel destroys a dead namespace's veth asynchronously
+      if (toContainrError(err).errno !== EEXIST) throw err;
+      deleteLink(veth.hostName);
+      createVeth(veth);
+    }
     configureContainerInterface(netns, "eth0", attachment.address, SUBNET.prefix, BRIDGE.gateway);
   } finally {
     closeSync(netns);
@@ -119,23 +128,24 @@ export function connectNetwork(attachment: Attachment, initPid: number): void {
 }
 
 /**
- * What an attachment leaves on the host: its DNAT rules, and its veth when
- * something still holds the network namespace (it normally goes with it).
- * A failure is reported and the address freed anyway: the same container
- * id never comes back, and a leftover rule is found by its comment.
+ * What an attachment leaves on the host: its DNAT rules. Its veth goes with
+ * the network namespace (deleting it here would cost an RCU grace period,
+ * about 20 ms, on every exit; a next start of the same container replaces
+ * one the kernel has not destroyed yet). A failure is reported and the
+ * address freed anyway.
  */
 function discardLeftovers(attachment: Attachment): void {
+  if (attachment.ports.length === 0) return;
   try {
-    if (attachment.ports.length > 0) deleteTaggedRules(NAT, attachment.container);
-    deleteLink(attachment.hostInterface);
+    deleteTaggedRules(NAT, attachment.container);
   } catch (err) {
-    log.warn(`release the network of ${attachment.container}: ${toContainrError(err).message}`);
+    log.warn(`remove the port rules of ${attachment.container}: ${toContainrError(err).message}`);
   }
 }
 
 /**
- * Release what a container's run holds on the bridge: its rules, its veth,
- * its address and ports. Idempotent, and one file read when the container
+ * Release what a container's run holds on the bridge: its rules, its
+ * address and ports. Idempotent, and one file read when the container
  * holds nothing (--network none|host, or released already).
  */
 export function releaseNetwork(id: string): void {
