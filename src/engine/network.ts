@@ -20,7 +20,7 @@ import { toContainrError } from "../diag/errors.ts";
 import { failpoint } from "../diag/failpoints.ts";
 import { log } from "../diag/log.ts";
 import { enableIPv4Forwarding, enableRouteLocalnet } from "../linux/network/sysctl.ts";
-import { baseRules, deleteTaggedRules, dnatRules, runNft, type NatNetwork } from "../linux/network/nftables.ts";
+import { baseRules, baseRulesInstalled, deleteTaggedRules, dnatRules, runNft, type NatNetwork } from "../linux/network/nftables.ts";
 import { parseIPv4, parseSubnet } from "../linux/network/ipv4.ts";
 import { configureContainerInterface, createVeth, deleteLink, ensureBridge } from "../native/netlink.ts";
 import { replaceFile } from "../native/replace-file.ts";
@@ -122,8 +122,12 @@ export function connectNetwork(attachment: Attachment, initPid: number): void {
   } finally {
     closeSync(netns);
   }
-  const dnat = attachment.ports.map((p) => ({ ...p, containerIp: attachment.address }));
-  runNft([...baseRules(NAT), ...dnatRules(NAT, attachment.container, dnat)], `set up the NAT rules of ${attachment.container}`);
+  // published ports: one transaction with the base rules (repairing them if need be); none: nothing
+  // to run when this version's base rules are there already (a netlink look-up, not an nft process)
+  if (attachment.ports.length > 0 || !baseRulesInstalled(NAT)) {
+    const dnat = attachment.ports.map((p) => ({ ...p, containerIp: attachment.address }));
+    runNft([...baseRules(NAT), ...dnatRules(NAT, attachment.container, dnat)], `set up the NAT rules of ${attachment.container}`);
+  }
   failpoint("engine.start.network");
 }
 

@@ -2,7 +2,7 @@
  * Typed wrappers over csrc/lib/netlink-*.c: the bridge, a container's veth
  * pair, and the interfaces inside its network namespace (configured from a
  * short-lived thread that joins the namespace, so this process never
- * changes its own). Addresses are dotted IPv4 strings here and network byte
+ * changes its own); and one nf_tables look-up (NETLINK_NETFILTER). Addresses are dotted IPv4 strings here and network byte
  * order in C. Each failure throws a ContainrError with the C side's context
  * ("create veth ... (the kernel's message): EEXIST: file exists") and its errno.
  */
@@ -20,6 +20,7 @@ function load() {
     containr_netlink_veth_create: { args: [ptr, ptr, i32, ptr, ptr, ptr, u64], returns: i32 },
     containr_netlink_container_setup: { args: [i32, ptr, u32, i32, u32, ptr, u64], returns: i32 },
     containr_netlink_link_delete: { args: [ptr, ptr, u64], returns: i32 },
+    containr_nft_chain_exists: { args: [ptr, ptr, ptr, u64], returns: i32 },
   }).symbols;
 }
 
@@ -91,4 +92,9 @@ export function deleteLink(name: string): boolean {
     if ((err as ContainrError).errno === 19 /* ENODEV */) return false;
     throw err;
   }
+}
+
+/** Does chain `chain` exist in nftables table `ip table`? (A netlink request: no `nft` process.) */
+export function nftChainExists(table: string, chain: string): boolean {
+  return call((e, n) => sym().containr_nft_chain_exists(cstr(table), cstr(chain), e, n), `look up nft chain ip ${table} ${chain}`) === 1;
 }

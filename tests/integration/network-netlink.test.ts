@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
 import { ContainrError } from "../../src/diag/errors.ts";
-import { configureContainerInterface, createVeth, deleteLink, ensureBridge } from "../../src/native/netlink.ts";
+import { configureContainerInterface, createVeth, deleteLink, ensureBridge, nftChainExists } from "../../src/native/netlink.ts";
 
 const BRIDGE = "ctrtest0";
 const VETH = "vethctrtest0";
@@ -27,6 +27,7 @@ beforeAll(async () => {
 });
 
 afterAll(() => {
+  Bun.spawnSync(["nft", "delete", "table", "ip", "containr_test"]);
   holder.kill("SIGKILL");
   deleteLink(VETH);
   deleteLink(BRIDGE);
@@ -84,4 +85,15 @@ test("errors name the step and carry the errno; a missing link is not an error t
   );
   expect(deleteLink(VETH)).toBe(true);
   expect(deleteLink(VETH)).toBe(false);
+});
+
+test("an nf_tables chain look-up over netlink: present, absent, no table", () => {
+  expect(nftChainExists("containr_test", "marker")).toBe(false);
+  expect(Bun.spawnSync(["nft", "add table ip containr_test; add chain ip containr_test marker"]).exitCode).toBe(0);
+  expect(nftChainExists("containr_test", "marker")).toBe(true);
+  expect(nftChainExists("containr_test", "other")).toBe(false);
+  // the same name in another family is another table
+  expect(Bun.spawnSync(["nft", "add table inet containr_test2; add chain inet containr_test2 marker"]).exitCode).toBe(0);
+  expect(nftChainExists("containr_test2", "marker")).toBe(false);
+  Bun.spawnSync(["nft", "delete", "table", "inet", "containr_test2"]);
 });

@@ -112,6 +112,8 @@ describe("addresses and rules", () => {
     // every base chain is flushed before its rules go in: the transaction can run any number of times
     for (const chain of ["postrouting", "prerouting", "output"]) expect(base).toContain(`flush chain ip containr ${chain}`);
     expect(base).not.toContain("flush chain ip containr ports");
+    // the marker that lets a start without published ports skip nft
+    expect(base).toContain("add chain ip containr base-rules-v1");
     expect(
       dnatRules(net, "abc", [
         { hostIp: "0.0.0.0", hostPort: 8080, proto: "tcp", containerIp: "10.89.0.2", containerPort: 80 },

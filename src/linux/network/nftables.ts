@@ -17,10 +17,14 @@
  * The base chains are declared, flushed and refilled in the same
  * transaction as the container's rules, so the transaction is idempotent
  * and concurrent first runs cannot duplicate them; `ports` is never
- * flushed. A container's rules are removed by handle, found by their
- * comment.
+ * flushed. The transaction also adds an empty marker chain named after the
+ * base rules' version (BASE_MARKER): a start without published ports whose
+ * marker exists (one netlink look-up) runs no `nft` at all, and a new
+ * version of the rules replaces old ones at the next start. A container's
+ * rules are removed by handle, found by their comment.
  */
 import { ContainrError } from "../../diag/errors.ts";
+import { nftChainExists } from "../../native/netlink.ts";
 import type { Protocol } from "./host-ports.ts";
 
 export interface NatNetwork {
@@ -42,6 +46,13 @@ export interface DnatRule {
 }
 
 const PORTS_CHAIN = "ports";
+/** Bump when baseRules changes: tables holding the old rules get the new ones at the next start. */
+export const BASE_MARKER = "base-rules-v1";
+
+/** Are this version's base rules in the table (a netlink look-up of the marker chain)? */
+export function baseRulesInstalled(net: NatNetwork): boolean {
+  return nftChainExists(net.table, BASE_MARKER);
+}
 
 /** The statements that (re)create the table's base chains and rules, idempotently. */
 export function baseRules(net: NatNetwork): string[] {
@@ -49,6 +60,7 @@ export function baseRules(net: NatNetwork): string[] {
   return [
     `add table ${t}`,
     `add chain ${t} ${PORTS_CHAIN}`,
+    `add chain ${t} ${BASE_MARKER}`,
     `add chain ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
     `flush chain ${t} postrouting`,
     `add rule ${t} postrouting ip saddr ${net.subnet} ip daddr != ${net.subnet} masquerade`,
