@@ -114,6 +114,10 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   for (const word of exitCommand) args.push("-x", word);
   log.debug(`start ${record.id}: monitor ${args.join(" ")}`);
 
+  // the address and host ports, and /etc/hosts with the address, before the create bind-mounts it
+  const attachment = usesBridge(record) ? allocateNetwork(ctx, record) : undefined;
+  if (attachment !== undefined) timer.step("network: address and ports");
+
   // -t: the init connects to DIR/console from the host's mount namespace, before READY,
   // while this process lives; the path through its fd stays short whatever the run root
   const runDir = openSync(paths.run, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -121,9 +125,6 @@ export async function startContainer(ctx: EngineContext, record: ContainerRecord
   // set by the runtime's create when it starts containr-init (through the monitor)
   const spawned: { monitor?: SpawnedMonitor } = {};
   let initPid: number;
-  // the address and host ports, and /etc/hosts with the address, before the create bind-mounts it
-  const attachment = usesBridge(record) ? allocateNetwork(ctx, record) : undefined;
-  if (attachment !== undefined) timer.step("network: address and ports");
   try {
     if (tty) consoleFd = unixListen(`/proc/self/fd/${runDir}/console`);
     const spawnHelper: HelperSpawner = (plan, cgroupFd) => {

@@ -2,7 +2,7 @@
  * Typed wrappers over csrc/lib/netlink-*.c: the bridge, a container's veth
  * pair, and the interfaces inside its network namespace (configured from a
  * short-lived thread that joins the namespace, so this process never
- * changes its own); and one nf_tables look-up (NETLINK_NETFILTER). Addresses are dotted IPv4 strings here and network byte
+ * changes its own); and two nf_tables look-ups (NETLINK_NETFILTER). Addresses are dotted IPv4 strings here and network byte
  * order in C. Each failure throws a ContainrError with the C side's context
  * ("create veth ... (the kernel's message): EEXIST: file exists") and its errno.
  */
@@ -21,6 +21,7 @@ function load() {
     containr_netlink_container_setup: { args: [i32, ptr, u32, i32, u32, ptr, u64], returns: i32 },
     containr_netlink_link_delete: { args: [ptr, ptr, u64], returns: i32 },
     containr_nft_chain_exists: { args: [ptr, ptr, ptr, u64], returns: i32 },
+    containr_nft_tagged_rule_handles: { args: [ptr, ptr, ptr, ptr, u64, ptr, u64], returns: i32 },
   }).symbols;
 }
 
@@ -97,4 +98,17 @@ export function deleteLink(name: string): boolean {
 /** Does chain `chain` exist in nftables table `ip table`? (A netlink request: no `nft` process.) */
 export function nftChainExists(table: string, chain: string): boolean {
   return call((e, n) => sym().containr_nft_chain_exists(cstr(table), cstr(chain), e, n), `look up nft chain ip ${table} ${chain}`) === 1;
+}
+
+/** At most this many rules per container are found (a container publishing a range has one per port). */
+const MAX_TAGGED_RULES = 4096;
+
+/** The handles of the rules of chain `ip table chain` whose comment is tag; [] when there is no such table or chain. */
+export function nftTaggedRuleHandles(table: string, chain: string, tag: string): number[] {
+  const handles = new BigUint64Array(MAX_TAGGED_RULES);
+  const n = call(
+    (e, len) => sym().containr_nft_tagged_rule_handles(cstr(table), cstr(chain), cstr(tag), handles, MAX_TAGGED_RULES, e, len),
+    `list the rules of nft chain ip ${table} ${chain}`,
+  );
+  return Array.from(handles.subarray(0, n), Number);
 }

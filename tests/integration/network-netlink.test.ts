@@ -8,7 +8,7 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
 import { ContainrError } from "../../src/diag/errors.ts";
-import { configureContainerInterface, createVeth, deleteLink, ensureBridge, nftChainExists } from "../../src/native/netlink.ts";
+import { configureContainerInterface, createVeth, deleteLink, ensureBridge, nftChainExists, nftTaggedRuleHandles } from "../../src/native/netlink.ts";
 
 const BRIDGE = "ctrtest0";
 const VETH = "vethctrtest0";
@@ -96,4 +96,23 @@ test("an nf_tables chain look-up over netlink: present, absent, no table", () =>
   expect(Bun.spawnSync(["nft", "add table inet containr_test2; add chain inet containr_test2 marker"]).exitCode).toBe(0);
   expect(nftChainExists("containr_test2", "marker")).toBe(false);
   Bun.spawnSync(["nft", "delete", "table", "inet", "containr_test2"]);
+});
+
+test("the handles of a chain's rules that carry a comment, over netlink", () => {
+  expect(nftTaggedRuleHandles("containr_test", "ports", "abc")).toEqual([]);
+  const script = [
+    "add table ip containr_test",
+    "add chain ip containr_test ports",
+    'add rule ip containr_test ports tcp dport 1 accept comment "abc"',
+    'add rule ip containr_test ports tcp dport 2 accept comment "abcd"',
+    "add rule ip containr_test ports tcp dport 3 accept",
+    'add rule ip containr_test ports udp dport 4 accept comment "abc"',
+  ].join("\n");
+  expect(Bun.spawnSync(["nft", "-f", "-"], { stdin: Buffer.from(script) }).exitCode).toBe(0);
+  const listed = Bun.spawnSync(["nft", "-a", "list", "chain", "ip", "containr_test", "ports"]).stdout.toString();
+  const expected = [...listed.matchAll(/comment "abc" # handle (\d+)/g)].map((m) => Number(m[1]));
+  expect(expected).toHaveLength(2);
+  expect(nftTaggedRuleHandles("containr_test", "ports", "abc")).toEqual(expected);
+  expect(nftTaggedRuleHandles("containr_test", "ports", "nobody")).toEqual([]);
+  expect(nftTaggedRuleHandles("containr_test", "nochain", "abc")).toEqual([]);
 });

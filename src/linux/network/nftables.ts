@@ -21,10 +21,10 @@
  * base rules' version (BASE_MARKER): a start without published ports whose
  * marker exists (one netlink look-up) runs no `nft` at all, and a new
  * version of the rules replaces old ones at the next start. A container's
- * rules are removed by handle, found by their comment.
+ * rules are removed by handle, found by their comment (a netlink dump).
  */
 import { ContainrError } from "../../diag/errors.ts";
-import { nftChainExists } from "../../native/netlink.ts";
+import { nftChainExists, nftTaggedRuleHandles } from "../../native/netlink.ts";
 import type { Protocol } from "./host-ports.ts";
 
 export interface NatNetwork {
@@ -85,13 +85,9 @@ export function dnatRules(net: NatNetwork, tag: string, rules: readonly DnatRule
 
 /** Run nft with a script on stdin: one atomic transaction. */
 export function runNft(statements: readonly string[], what: string): void {
-  runNftCommand(["-f", "-"], `${statements.join("\n")}\n`, what);
-}
-
-function runNftCommand(args: string[], stdin: string, what: string): string {
   let result: ReturnType<typeof Bun.spawnSync>;
   try {
-    result = Bun.spawnSync(["nft", ...args], { stdin: Buffer.from(stdin), stdout: "pipe", stderr: "pipe" });
+    result = Bun.spawnSync(["nft", "-f", "-"], { stdin: Buffer.from(`${statements.join("\n")}\n`), stdout: "pipe", stderr: "pipe" });
   } catch (err) {
     throw new ContainrError("NETWORK_FAILED", `${what}: cannot run nft: ${(err as Error).message}`, {
       hint: "install nftables (Debian: apt-get install nftables)",
@@ -102,30 +98,12 @@ function runNftCommand(args: string[], stdin: string, what: string): string {
     const stderr = result.stderr?.toString().trim() ?? "";
     throw new ContainrError("NETWORK_FAILED", `${what}: nft failed: ${stderr || `exit status ${result.exitCode}`}`);
   }
-  return result.stdout?.toString() ?? "";
-}
-
-interface NftJsonRule {
-  rule?: { chain: string; handle: number; comment?: string };
-}
-
-/** The handles of the rules in `ports` commented with tag. */
-export function taggedRuleHandles(net: NatNetwork, tag: string): number[] {
-  let text: string;
-  try {
-    text = runNftCommand(["-j", "list", "chain", "ip", net.table, PORTS_CHAIN], "", `list the rules of ${tag}`);
-  } catch (err) {
-    // no table (a reboot, `nft flush ruleset`): no rule to remove
-    if (/No such file or directory/.test((err as Error).message)) return [];
-    throw err;
-  }
-  const parsed = JSON.parse(text) as { nftables?: NftJsonRule[] };
-  return (parsed.nftables ?? []).flatMap((item) => (item.rule?.comment === tag ? [item.rule.handle] : []));
 }
 
 /** Remove every rule commented with tag, in one transaction; a no-op when there is none. */
 export function deleteTaggedRules(net: NatNetwork, tag: string): void {
-  const handles = taggedRuleHandles(net, tag);
+  // found over netlink (no nft process), deleted through nft
+  const handles = nftTaggedRuleHandles(net.table, PORTS_CHAIN, tag);
   if (handles.length === 0) return;
   runNft(handles.map((h) => `delete rule ip ${net.table} ${PORTS_CHAIN} handle ${h}`), `remove the port rules of ${tag}`);
 }
