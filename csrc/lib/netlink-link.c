@@ -13,6 +13,7 @@
 #include <net/if.h>
 #include <linux/if_link.h>
 #include <linux/veth.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -75,8 +76,33 @@ out:
 }
 
 /*
- * Create veth HOST_NAME (enslaved to BRIDGE, up) whose peer is created in
- * the network namespace NETNS_FD as PEER_NAME with the 6-byte MAC.
+ * Hairpin mode on the bridge port NAME: a frame may leave through the port
+ * it came in by, so that a container reaches its own published port through
+ * a host address (DNAT sends the connection back where it came from).
+ */
+static int set_hairpin (int sock, const char *name, struct nl_error *err)
+{
+  struct nl_request req;
+  struct ifinfomsg ifi = { .ifi_family = AF_BRIDGE };
+  struct nlattr *protinfo;
+  uint8_t on = 1;
+  char what[64];
+  int index = nl_link_index (name, err);
+  if (index < 0)
+    return index;
+  ifi.ifi_index = index;
+  snprintf (what, sizeof what, "set hairpin mode on %s", name);
+  nl_init (&req, RTM_SETLINK, 0, &ifi, sizeof ifi);
+  protinfo = nl_nest_begin (&req, IFLA_PROTINFO);
+  nl_put (&req, IFLA_BRPORT_MODE, &on, sizeof on);
+  nl_nest_end (&req, protinfo);
+  return nl_transact (sock, &req, what, err);
+}
+
+/*
+ * Create veth HOST_NAME (enslaved to BRIDGE, up, in hairpin mode) whose
+ * peer is created in the network namespace NETNS_FD as PEER_NAME with the
+ * 6-byte MAC.
  */
 CONTAINR_EXPORT int containr_netlink_veth_create (const char *host_name, const char *bridge, int netns_fd, const char *peer_name,
                                                   const uint8_t *peer_mac, char *errbuf, size_t errlen)
@@ -120,6 +146,9 @@ CONTAINR_EXPORT int containr_netlink_veth_create (const char *host_name, const c
   nl_nest_end (&req, data);
   nl_nest_end (&req, linkinfo);
   rc = nl_transact (sock, &req, what, &err);
+  if (rc < 0)
+    goto out;
+  rc = set_hairpin (sock, host_name, &err);
 out:
   close (sock);
   return rc < 0 ? rc : 0;

@@ -143,6 +143,10 @@ describe("published ports", () => {
     expect(await served(`http://${hostAddress()}:${PORT + 2}/`)).toBe("hello from the container\n");
     // 127.0.0.1 only: not on the host's other addresses
     await expect(get(`http://${hostAddress()}:${PORT + 1}/`)).rejects.toThrow();
+    // through the host's address from another container (hairpin NAT) and from the container itself (hairpin mode)
+    const request = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 ${hostAddress()} ${PORT + 2} | tail -n 1`;
+    expect(env.containr(["run", "--rm", env.ref, "sh", "-c", request]).stdout).toBe("hello from the container\n");
+    expect(env.containr(["exec", id, "sh", "-c", request]).stdout).toBe("hello from the container\n");
 
     expect(env.containr(["port", id]).stdout).toBe(`80/tcp -> 127.0.0.1:${PORT + 1}\n80/tcp -> 0.0.0.0:${PORT + 2}\n`);
     expect(env.containr(["port", id, "80"]).stdout).toBe(`127.0.0.1:${PORT + 1}\n0.0.0.0:${PORT + 2}\n`);

@@ -6,7 +6,7 @@
  * while this process stays in the host's namespace. Also its errors.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { closeSync, existsSync, openSync, readlinkSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readlinkSync } from "node:fs";
 import { ContainrError } from "../../src/diag/errors.ts";
 import { configureContainerInterface, createVeth, deleteLink, ensureBridge, nftChainExists, nftTaggedRuleHandles } from "../../src/native/netlink.ts";
 
@@ -54,6 +54,7 @@ test("a veth pair into another namespace, configured there; this process's names
   }
   expect(readlinkSync("/proc/self/task/" + process.pid + "/ns/net")).toBe(before);
   expect(readlinkSync(`/sys/class/net/${VETH}/master`)).toEndWith(`/${BRIDGE}`);
+  expect(readFileSync(`/sys/class/net/${VETH}/brport/hairpin_mode`, "utf8").trim()).toBe("1");
   const addr = inNamespace("ip", "addr");
   expect(addr).toContain("link/ether 02:42:0a:fa:00:02");
   expect(addr).toContain("inet 10.250.0.2/24");
