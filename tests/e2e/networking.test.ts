@@ -267,7 +267,13 @@ describe("nothing is left", () => {
   }, 30_000);
 });
 
-test("10 concurrent run -d get 10 distinct addresses", async () => {
+test("10 concurrent run -d get 10 distinct addresses (first runs when the bridge is unused: they create it together)", async () => {
+  if (attachments().length === 0) {
+    // nobody is on the bridge: take it and the table away, so these runs are first uses racing to make them
+    Bun.spawnSync(["ip", "link", "del", "containr0"]);
+    Bun.spawnSync(["nft", "delete", "table", "ip", "containr"]);
+    expect(existsSync("/sys/class/net/containr0")).toBe(false);
+  }
   const procs = Array.from({ length: 10 }, () => Bun.spawn(env.argv(["run", "-d", env.ref, "sleep", "60"]), { stdout: "pipe", stderr: "pipe" }));
   const ids = await Promise.all(
     procs.map(async (p) => {
@@ -280,6 +286,11 @@ test("10 concurrent run -d get 10 distinct addresses", async () => {
   const addresses = ids.map((id) => env.inspect(id, "{{.NetworkSettings.IPAddress}}"));
   expect(new Set(addresses).size).toBe(10);
   for (const a of addresses) expect(a).toMatch(/^10\.89\.\d+\.\d+$/);
+  // one set of base rules, whoever made them
+  const table = Bun.spawnSync(["nft", "list", "table", "ip", "containr"]).stdout.toString();
+  expect(table.match(/ip daddr != 10\.89\.0\.0\/16 masquerade/g)).toHaveLength(1);
+  // and they work: the last container reaches the first
+  expect(env.containr(["exec", ids[9] as string, "ping", "-c", "1", "-W", "3", addresses[0] as string]).status).toBe(0);
   expect(env.containr(["rm", "-f", ...ids]).status).toBe(0);
   for (const id of ids) await expectReleased(id);
 }, 60_000);
