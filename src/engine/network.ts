@@ -100,8 +100,9 @@ export function allocateNetwork(ctx: EngineContext, record: ContainerRecord): At
 /**
  * The second half, once the init waits in its own network namespace: the
  * bridge (created on first use, idempotently), forwarding, the veth pair,
- * eth0 and lo inside, the default route, and one nft transaction with the
- * base NAT rules and the container's DNAT rules.
+ * eth0 and lo inside, the default route, and the NAT rules: one nft
+ * transaction with the base rules and the container's DNAT rules, skipped
+ * when there is no port to publish and the base rules are in place.
  */
 export function connectNetwork(attachment: Attachment, initPid: number): void {
   ensureBridge(BRIDGE.interface, BRIDGE.gateway, SUBNET.prefix);
