@@ -1,7 +1,7 @@
 import { ContainrError } from "../diag/errors.ts";
 import { shortId } from "../engine/ids.ts";
 import { summarize, type ContainerSummary } from "../engine/inspect.ts";
-import { exposedPorts, networkOf } from "../engine/network.ts";
+import { exposedPorts, networkOf, usesBridge } from "../engine/network.ts";
 import { formatPortsColumn } from "../engine/network-ports.ts";
 import type { ContainerRecord } from "../engine/records.ts";
 import { defineCommand } from "./command.ts";
@@ -54,7 +54,7 @@ export interface ContainerRow {
 /** docker's PORTS column: the running container's published ports, then its exposed ones. */
 function portsColumn(record: ContainerRecord, running: boolean): string {
   if (!running) return "";
-  return formatPortsColumn(exposedPorts(record), networkOf(record.id)?.ports ?? []);
+  return formatPortsColumn(exposedPorts(record), usesBridge(record) ? (networkOf(record.id)?.ports ?? []) : []);
 }
 
 /** docker's Command column: the command quoted, cut at 20 characters with "…" unless --no-trunc. */

@@ -10,7 +10,7 @@
  * allocations are too: the directory is under /run (ADR 0008), where a
  * reboot, which takes every address and rule away, also empties it.
  */
-import { closeSync, constants, mkdirSync, openSync, readFileSync } from "node:fs";
+import { closeSync, constants, mkdirSync, openSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { portBoundOnHost, ephemeralPortRange, type Protocol } from "../linux/network/host-ports.ts";
@@ -77,9 +77,28 @@ function update<T>(dir: string, fn: (state: StateFile) => { result: T; changed: 
   }
 }
 
-/** The attachment of a container, if it has one (no lock: the file is replaced whole). */
+/** The last state a look-up read, with the identity of the file it came from. */
+let lastRead: { file: string; ino: number; mtimeMs: number; state: StateFile } | undefined;
+
+/**
+ * The attachment of a container, if it has one (no lock: the file is
+ * replaced whole, by rename, so a new inode means new content). `ps` asks
+ * once per running container: the file is parsed once per change.
+ */
 export function findAttachment(dir: string, container: string): Attachment | undefined {
-  return readState(dir).attachments.find((a) => a.container === container);
+  const file = stateFile(dir);
+  let st: ReturnType<typeof statSync>;
+  try {
+    st = statSync(file, { throwIfNoEntry: false });
+  } catch {
+    // EACCES: a caller without root, who cannot have put a container on the bridge
+    return undefined;
+  }
+  if (st === undefined) return undefined;
+  if (lastRead?.file !== file || lastRead.ino !== st.ino || lastRead.mtimeMs !== st.mtimeMs) {
+    lastRead = { file, ino: Number(st.ino), mtimeMs: Number(st.mtimeMs), state: readState(dir) };
+  }
+  return lastRead.state.attachments.find((a) => a.container === container);
 }
 
 /** Do two bindings of the same protocol and port overlap (0.0.0.0 overlaps every address)? */
