@@ -4,10 +4,11 @@
  * the host; -p from the host (127.0.0.1 and the host's address), random
  * host ports, Docker's error for a taken port; inspect, ps and port; and
  * nothing left (rule, address, veth) after rm -f, run --rm, a failed start
- * and a SIGKILLed monitor. Host ports 39100-39199 are this file's.
+ * and a SIGKILLed monitor. Host ports 39100-39199 are this file's, and the
+ * links ctrout0/ctrout1 (192.168.250.0/30) of the "outside" namespace.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readlinkSync } from "node:fs";
 import { networkInterfaces } from "node:os";
 import { engineEnv, processesMentioning, until, type EngineEnv } from "../helpers/engine-env.ts";
 
@@ -176,6 +177,36 @@ describe("published ports", () => {
     });
     expect(rulesOf(id)).toHaveLength(2);
     expect(env.containr(["rm", "-f", id]).status).toBe(0);
+    await expectReleased(id);
+  }, 30_000);
+
+  test("traffic from outside the host reaches a published port (prerouting's DNAT)", async () => {
+    const id = httpd(["-p", `${PORT + 10}:80`]);
+    // "outside": a network namespace of its own behind a veth pair, 192.168.250.2 -> the host's 192.168.250.1
+    const outside = Bun.spawn(["unshare", "--net", "sleep", "30"]);
+    const inside = (...args: string[]) => Bun.spawnSync(["nsenter", "-t", String(outside.pid), "-n", ...args]);
+    try {
+      const own = readlinkSync("/proc/self/ns/net");
+      await until("the namespace", () => readlinkSync(`/proc/${outside.pid}/ns/net`) !== own);
+      const host = (...args: string[]) => expect(Bun.spawnSync(["ip", ...args]).exitCode).toBe(0);
+      host("link", "add", "ctrout0", "type", "veth", "peer", "name", "ctrout1");
+      host("link", "set", "ctrout1", "netns", String(outside.pid));
+      host("addr", "add", "192.168.250.1/30", "dev", "ctrout0");
+      host("link", "set", "ctrout0", "up");
+      expect(inside("ip", "addr", "add", "192.168.250.2/30", "dev", "ctrout1").exitCode).toBe(0);
+      expect(inside("ip", "link", "set", "ctrout1", "up").exitCode).toBe(0);
+      const request = `printf 'GET / HTTP/1.0\\r\\n\\r\\n' | busybox nc -w 3 192.168.250.1 ${PORT + 10} | tail -n 1`;
+      let answer = "";
+      await until("an answer from outside", () => {
+        answer = inside("sh", "-c", request).stdout.toString();
+        return answer !== "";
+      });
+      expect(answer).toBe("hello from the container\n");
+    } finally {
+      outside.kill("SIGKILL");
+      Bun.spawnSync(["ip", "link", "del", "ctrout0"]);
+    }
+    env.containr(["rm", "-f", id]);
     await expectReleased(id);
   }, 30_000);
 
