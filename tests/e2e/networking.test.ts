@@ -180,7 +180,7 @@ describe("published ports", () => {
     await expectReleased(id);
   }, 30_000);
 
-  test("traffic from outside the host reaches a published port (prerouting's DNAT)", async () => {
+  test("traffic from outside the host reaches a published port (prerouting's DNAT), and a container reaches outside (masquerade)", async () => {
     const id = httpd(["-p", `${PORT + 10}:80`]);
     // "outside": a network namespace of its own behind a veth pair, 192.168.250.2 -> the host's 192.168.250.1
     const outside = Bun.spawn(["unshare", "--net", "sleep", "30"]);
@@ -202,6 +202,20 @@ describe("published ports", () => {
         return answer !== "";
       });
       expect(answer).toBe("hello from the container\n");
+
+      // the other way: a container reaches the outside, which has no route to 10.89.0.0/16 (masquerade)
+      const listener = Bun.spawn(["nsenter", "-t", String(outside.pid), "-n", "busybox", "nc", "-l", "-p", String(PORT + 11)], {
+        stdin: Buffer.from("hello from outside\n"),
+        stdout: "ignore",
+      });
+      try {
+        const port = `:${(PORT + 11).toString(16).toUpperCase()} `;
+        await until("the outside listener", () => inside("cat", "/proc/net/tcp", "/proc/net/tcp6").stdout.toString().includes(port));
+        const out = env.containr(["run", "--rm", env.ref, "busybox", "nc", "-w", "3", "192.168.250.2", String(PORT + 11)]);
+        expect(out.stdout).toBe("hello from outside\n");
+      } finally {
+        listener.kill("SIGKILL");
+      }
     } finally {
       outside.kill("SIGKILL");
       Bun.spawnSync(["ip", "link", "del", "ctrout0"]);
