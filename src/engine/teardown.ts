@@ -32,8 +32,8 @@ export function isMountPoint(path: string): boolean {
 
 /**
  * Kill what is left of the container's processes and remove its cgroup and
- * runtime state, then release its address, port rules and veth on the
- * bridge (its network namespace is gone with its processes).
+ * runtime state, then release its address and port rules on the bridge
+ * (its veth goes with its network namespace, gone with its processes).
  */
 export function releaseRuntime(ctx: EngineContext, id: string): void {
   if (!existsSync(`${ctx.runtime.root}/${id}/state.json`)) {

@@ -5,6 +5,7 @@
  * refused as Docker's userland proxy would fail to bind it.
  */
 import { readFileSync } from "node:fs";
+import { endianness } from "node:os";
 
 export type Protocol = "tcp" | "udp";
 
@@ -12,9 +13,10 @@ export type Protocol = "tcp" | "udp";
 const TCP_LISTEN = "0A";
 
 function hexToIPv4(hex: string): string {
-  // /proc/net/tcp prints the address as a native-endian u32: little-endian on x86 and arm64
+  // /proc/net/tcp prints the address (network order in memory) as a native-endian u32
   const n = parseInt(hex, 16);
-  return [0, 8, 16, 24].map((shift) => (n >>> shift) & 255).join(".");
+  const shifts = endianness() === "LE" ? [0, 8, 16, 24] : [24, 16, 8, 0];
+  return shifts.map((shift) => (n >>> shift) & 255).join(".");
 }
 
 /** Addresses ("0.0.0.0", "127.0.0.1", "::") bound to port for proto, listening ones only for TCP. */
