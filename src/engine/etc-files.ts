@@ -12,8 +12,7 @@
  *   Google's 8.8.8.8 and 8.8.4.4, as Docker falls back to.
  */
 import { existsSync, readFileSync } from "node:fs";
-
-export type EtcNetworkMode = "bridge" | "none" | "host";
+import type { NetworkMode } from "./network-options.ts";
 
 /** libnetwork's default /etc/hosts lines. */
 const DEFAULT_HOSTS = [
@@ -127,7 +126,7 @@ export interface EtcFilesHost {
 }
 
 /** The three files' contents for a container. `host` overrides what is read from the host (tests). */
-export function etcFilesFor(network: EtcNetworkMode, hostname: string, host: EtcFilesHost = {}): EtcFiles {
+export function etcFilesFor(network: NetworkMode, hostname: string, host: EtcFilesHost = {}): EtcFiles {
   if (network === "host") {
     return {
       hosts: host.hosts ?? readOptional(HOST_HOSTS_PATH) ?? hostsFile(hostname),

@@ -15,7 +15,8 @@ import { availableParallelism } from "node:os";
 import { posix } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { validateName } from "./ids.ts";
-import { parsePublish, type PortBinding } from "./network-ports.ts";
+import { parseNetworkOptions, type NetworkMode } from "./network-options.ts";
+import type { PortBinding } from "./network-ports.ts";
 import { checkMounts, type MountRequest } from "./mounts.ts";
 import { loadDockerSeccompProfile, type DockerSeccompProfile } from "./seccomp-profile.ts";
 import { canonicalSignal } from "../linux/signals.ts";
@@ -70,11 +71,6 @@ export interface RunFlags {
   /** -v and --mount, in order, as the CLI parsed them (src/cli/container/mounts.ts) */
   mounts?: MountRequest[];
 }
-
-export type NetworkMode = "bridge" | "none" | "host";
-
-/** The network mode when --network is not given: Docker's, the bridge (docs/networking.md). */
-export const DEFAULT_NETWORK: NetworkMode = "bridge";
 
 export type RestartPolicyName = "no" | "on-failure" | "always" | "unless-stopped";
 
@@ -481,33 +477,6 @@ export function parseTmpfs(values: readonly string[]): TmpfsMount[] {
   return [...byDest.values()];
 }
 
-function parseNetwork(value: string | undefined): NetworkMode {
-  if (value === undefined || value === "" || value === "default") return DEFAULT_NETWORK;
-  if (value === "bridge" || value === "none" || value === "host") return value;
-  const hint = "use --network bridge (the default), none (only loopback) or host; see docs/networking.md";
-  if (value.startsWith("container:")) throw usage(`network mode "${value}" is not supported: containr cannot share another container's network yet`, hint);
-  throw usage(`network ${value} not found: containr has no user-defined networks yet`, hint);
-}
-
-/**
- * -p and -P. With --network host Docker discards published ports with a
- * warning; --network none has no interface to publish them on, so they are
- * refused rather than ignored.
- */
-function parsePublishFlags(flags: RunFlags, network: NetworkMode, warnings: string[]): { publish: PortBinding[]; publishAll: boolean } {
-  const publish = (flags.publish ?? []).flatMap(parsePublish);
-  const publishAll = flags.publishAll ?? false;
-  if (publish.length === 0 && !publishAll) return { publish, publishAll };
-  if (network === "host") {
-    warnings.push("Published ports are discarded when using host network mode");
-    return { publish: [], publishAll: false };
-  }
-  if (network === "none") {
-    throw usage("conflicting options: port publishing and the container type network mode", "publish ports with --network bridge (the default)");
-  }
-  return { publish, publishAll };
-}
-
 /** An absolute path cleaned as Go's path.Clean does (no "..", no doubled or trailing slash). */
 function cleanPath(p: string): string {
   const normal = posix.normalize(p);
@@ -647,8 +616,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     throw usage(`invalid hostname "${flags.hostname}": longer than ${HOST_NAME_MAX} characters`);
   }
 
-  const network = parseNetwork(flags.network);
-  const ports = parsePublishFlags(flags, network, warnings);
+  const { network, ...ports } = parseNetworkOptions(flags.network, flags.publish ?? [], flags.publishAll ?? false, warnings);
 
   const restart = parseRestartPolicy(flags.restart ?? "no");
   const autoRemove = flags.rm ?? false;

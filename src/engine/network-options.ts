@@ -1,0 +1,51 @@
+/**
+ * `--network`, `-p` and `-P` as `run` and `create` take them: the network
+ * mode (Docker's default, the bridge; none; host) and the ports to publish,
+ * with Docker's rules for the combinations. See docs/networking.md.
+ */
+import { ContainrError } from "../diag/errors.ts";
+import { parsePublish, type PortBinding } from "./network-ports.ts";
+
+export type NetworkMode = "bridge" | "none" | "host";
+
+/** The network mode when --network is not given: Docker's, the bridge. */
+export const DEFAULT_NETWORK: NetworkMode = "bridge";
+
+export interface NetworkOptions {
+  network: NetworkMode;
+  /** -p, a binding per container port (bridge only) */
+  publish: PortBinding[];
+  /** -P: publish the image's exposed ports on random host ports (bridge only) */
+  publishAll: boolean;
+}
+
+function usage(message: string, hint: string): ContainrError {
+  return new ContainrError("USAGE", message, { hint });
+}
+
+function parseNetwork(value: string | undefined): NetworkMode {
+  if (value === undefined || value === "" || value === "default") return DEFAULT_NETWORK;
+  if (value === "bridge" || value === "none" || value === "host") return value;
+  const hint = "use --network bridge (the default), none (only loopback) or host; see docs/networking.md";
+  if (value.startsWith("container:")) throw usage(`network mode "${value}" is not supported: containr cannot share another container's network yet`, hint);
+  throw usage(`network ${value} not found: containr has no user-defined networks yet`, hint);
+}
+
+/**
+ * --network, -p and -P. With --network host Docker discards published ports
+ * with a warning (added to warnings); --network none has no interface to
+ * publish them on, so they are refused rather than ignored.
+ */
+export function parseNetworkOptions(networkFlag: string | undefined, publishFlags: readonly string[], publishAllFlag: boolean, warnings: string[]): NetworkOptions {
+  const network = parseNetwork(networkFlag);
+  const publish = publishFlags.flatMap(parsePublish);
+  if (publish.length === 0 && !publishAllFlag) return { network, publish, publishAll: false };
+  if (network === "host") {
+    warnings.push("Published ports are discarded when using host network mode");
+    return { network, publish: [], publishAll: false };
+  }
+  if (network === "none") {
+    throw usage("conflicting options: port publishing and the container type network mode", "publish ports with --network bridge (the default)");
+  }
+  return { network, publish, publishAll: publishAllFlag };
+}
