@@ -7,7 +7,6 @@ import { observe, type ObservedState } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import type { HostConfig } from "./create.ts";
 import type { ContainerRecord } from "./records.ts";
-import { createHash } from "node:crypto";
 import { BRIDGE, exposedPorts, networkOf } from "./network.ts";
 import { networkSettingsPorts } from "./network-ports.ts";
 
@@ -65,7 +64,8 @@ export interface NetworkSettings {
 }
 
 /** A stable 64-hex id for a name (the network's id, an endpoint's), as Docker shows ids. */
-const idOf = (text: string) => createHash("sha256").update(`containr/${text}`).digest("hex");
+// Bun's hasher, not node:crypto: the bundle would load node:crypto (and node:stream) at every command's start
+const idOf = (text: string) => new Bun.CryptoHasher("sha256").update(`containr/${text}`).digest("hex");
 
 /**
  * NetworkSettings as Docker shows it: the address, gateway, MAC and ports
