@@ -170,17 +170,23 @@ function mountPointIn(rootfd: number, destination: string, directory: boolean): 
 }
 
 /**
- * Docker's checkIfPathIsInAVolume: a copy into a volume or bind mount the
- * container has read-only is refused, running or not (the mount that holds
- * the path is the deepest one above it).
+ * Docker's checks before a copy in, running or not: into a volume or bind
+ * mount (the deepest one above the path holds it), only when the container
+ * has it read-write (checkIfPathIsInAVolume); anywhere else, only when the
+ * root filesystem is not --read-only (checkReadonlyRootfs).
  */
-function refuseReadOnlyMount(record: ContainerRecord, target: string): void {
+function refuseReadOnlyTarget(record: ContainerRecord, target: string): void {
   const holder = (record.mounts as unknown as MountPoint[])
     .filter((p) => (p.Type === "bind" || p.Type === "volume") && (target === p.Destination || target.startsWith(`${p.Destination}/`)))
     .sort((a, b) => depth(b) - depth(a))[0];
   if (holder !== undefined && !holder.RW) {
     throw new ContainrError("INVALID_STATE", "mounted volume is marked read-only", {
       hint: `${holder.Destination} is mounted read-only in the container: copy into ${holder.Source} on the host instead`,
+    });
+  }
+  if (holder === undefined && (record.hostConfig as { ReadonlyRootfs?: boolean }).ReadonlyRootfs === true) {
+    throw new ContainrError("INVALID_STATE", "container rootfs is marked read-only", {
+      hint: "the container runs with --read-only: copy into one of its read-write volumes or bind mounts instead",
     });
   }
 }
@@ -405,7 +411,7 @@ export async function copyToContainer(ctx: EngineContext, record: ContainerRecor
     const hostName = basename(source);
     await withContainerRoot(ctx, record, async (rootfd) => {
       const target = resolveInContainer(rootfd, destPath, false);
-      refuseReadOnlyMount(record, target);
+      refuseReadOnlyTarget(record, target);
       const destDir = pinDirectory(rootfd, target);
       const opts = copyOptions(typeof src === "string" ? options : { ...options, archive: true });
       if (destDir !== undefined) {

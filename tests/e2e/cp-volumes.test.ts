@@ -187,3 +187,16 @@ test("a volume with driver options (tmpfs) is mounted on its _data for the copy,
   expect(leftBehind(dir)).toEqual([]);
   expect(containr(["run", "--rm", "-v", "tmpvol:/cache", ref, "cat", "/cache/v.txt"]).stdout).toBe("on the volume's tmpfs\n");
 });
+
+test("a --read-only container refuses a copy into its root filesystem, not into its read-write volume", () => {
+  const { containr, ref } = env;
+  containr(["run", "-d", "--read-only", "--name", "readonly", "-v", "ro-root-data:/data", ref, "sleep", "1000"]);
+  const refused = containr(["cp", hostFile("rootfs.txt", "r\n"), "readonly:/etc/"]);
+  expect(refused.status).toBe(125);
+  expect(refused.stderr).toContain("container rootfs is marked read-only");
+  expect(containr(["exec", "readonly", "ls", "/etc"]).stdout).not.toContain("rootfs.txt");
+  expect(containr(["cp", hostFile("volume.txt", "v\n"), "readonly:/data/"]).status).toBe(0);
+  expect(containr(["exec", "readonly", "cat", "/data/volume.txt"]).stdout).toBe("v\n");
+  expect(containr(["rm", "-f", "-v", "readonly"]).status).toBe(0);
+  containr(["volume", "rm", "ro-root-data"]);
+});
