@@ -2,9 +2,10 @@
  * `logs`: the json-file log the monitor writes (rotated files oldest first:
  * <id>-json.log.N ... .1, then the current one), filtered by --since,
  * --until and --tail, with -t's timestamps, and -f following the current
- * file across rotations until the container stops.
+ * file across rotations until the container stops, woken by inotify when
+ * the log or the run directory changes.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, watch } from "node:fs";
 import { ContainrError } from "../diag/errors.ts";
 import { observe } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
@@ -102,6 +103,158 @@ function inWindow(entry: LogEntry, options: LogsOptions): boolean {
   return true;
 }
 
+/** How long a follow waits without any change before it looks whether the container still runs. */
+const FOLLOW_IDLE_MS = 1000;
+/** At most one read of a busy log per this many ms: a chatty container's writes are read in batches. */
+const FOLLOW_BATCH_MS = 10;
+
+/**
+ * Wakes a follow when something changes in a directory: the log's (a write,
+ * a rotation) or the run directory (the monitor's exit file). inotify
+ * through fs.watch; a directory that cannot be watched leaves the idle
+ * timeout as the only wake-up.
+ */
+class ChangeWaiter {
+  private wake: (() => void) | undefined;
+  private pending = false;
+  private readonly watchers: ReturnType<typeof watch>[] = [];
+
+  constructor(dirs: string[]) {
+    for (const dir of dirs) {
+      try {
+        this.watchers.push(watch(dir, () => this.changed()));
+      } catch {
+        // gone or not watchable: the timeout still wakes the follow
+      }
+    }
+  }
+
+  private changed(): void {
+    const wake = this.wake;
+    this.wake = undefined;
+    if (wake) wake();
+    else this.pending = true;
+  }
+
+  /** Resolves at the next change (at once if one came since the last wait), or after ms. */
+  next(ms: number): Promise<void> {
+    if (this.pending) {
+      this.pending = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = undefined;
+        resolve();
+      }, ms);
+      this.wake = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+  }
+
+  close(): void {
+    for (const watcher of this.watchers) watcher.close();
+  }
+}
+
+/**
+ * The current log file, read through a descriptor held open: after a
+ * rotation (the monitor renames it to .1, the older ones one further, and
+ * starts a new one) the rest of the old file is still read through it, then
+ * the files rotated after it (a busy container may fill several between two
+ * reads), then the new one, so a follow loses no line unless the retention
+ * (max-file) dropped a file before it was read.
+ */
+class LogReader {
+  private fd: number | undefined;
+  private ino = 0;
+  private offset = 0;
+  /** the bytes after the last newline: a line still being written (split at bytes, never inside a character) */
+  private partial: Buffer = Buffer.alloc(0);
+
+  constructor(
+    private readonly path: string,
+    private readonly onLine: (line: string) => void,
+  ) {
+    this.open();
+  }
+
+  private open(): void {
+    try {
+      this.fd = openSync(this.path, "r");
+    } catch {
+      return; // not written yet
+    }
+    this.ino = fstatSync(this.fd).ino;
+    this.offset = 0;
+  }
+
+  /** Everything written since the last read, in whole lines. */
+  read(): void {
+    if (this.fd === undefined) this.open();
+    if (this.fd === undefined) return;
+    let st;
+    try {
+      st = statSync(this.path);
+    } catch {
+      st = undefined; // between the rotation's rename and the new file
+    }
+    if (st !== undefined && st.ino === this.ino && st.size < this.offset) this.offset = 0; // truncated
+    this.offset = this.readFrom(this.fd, this.offset);
+    if (st === undefined || st.ino === this.ino) return;
+    for (const file of this.rotatedAfter(this.ino)) {
+      const fd = openSync(file, "r");
+      try {
+        this.readFrom(fd, 0);
+      } finally {
+        closeSync(fd);
+      }
+    }
+    closeSync(this.fd);
+    this.open();
+    if (this.fd !== undefined) this.offset = this.readFrom(this.fd, 0);
+  }
+
+  /** The rotated files newer than the one with inode ino, oldest first (all of them when it was dropped). */
+  private rotatedAfter(ino: number): string[] {
+    const newer: string[] = [];
+    for (let i = 1; ; i++) {
+      const file = `${this.path}.${i}`;
+      let fileIno: number;
+      try {
+        fileIno = statSync(file).ino;
+      } catch {
+        return newer;
+      }
+      if (fileIno === ino) return newer;
+      newer.unshift(file);
+    }
+  }
+
+  /** Read fd from offset to its end, passing on whole lines; the offset reached. */
+  private readFrom(fd: number, offset: number): number {
+    const buf = Buffer.alloc(64 * 1024);
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, offset);
+      if (n <= 0) return offset;
+      offset += n;
+      let data = Buffer.concat([this.partial, buf.subarray(0, n)]);
+      for (let nl = data.indexOf(0x0a); nl >= 0; nl = data.indexOf(0x0a)) {
+        this.onLine(data.subarray(0, nl).toString("utf8"));
+        data = data.subarray(nl + 1);
+      }
+      this.partial = Buffer.from(data);
+    }
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+}
+
 export async function containerLogs(ctx: EngineContext, record: ContainerRecord, options: LogsOptions, sink: LogSink): Promise<void> {
   const paths = containerPaths(ctx, record.id);
   const hostConfig = record.hostConfig as { LogConfig?: { Type?: string } };
@@ -109,69 +262,48 @@ export async function containerLogs(ctx: EngineContext, record: ContainerRecord,
     throw new ContainrError("USAGE", 'configured logging driver does not support reading: the container was created with --log-driver none');
   }
   let entries: LogEntry[] = [];
-  for (const file of logFiles(paths.log)) {
-    for (const line of readWhole(file).split("\n")) {
-      const entry = parseLine(line);
-      if (entry !== undefined && inWindow(entry, options)) entries.push(entry);
-    }
-  }
-  if (options.tail !== undefined) entries = options.tail === 0 ? [] : entries.slice(-options.tail);
-  for (const entry of entries) write(entry, options, sink);
-  if (!options.follow) return;
-
-  // Follow the current file from its end; a rotation shows as a new inode or a shorter file.
-  let ino = 0;
-  let offset = 0;
+  const collect = (line: string) => {
+    const entry = parseLine(line);
+    if (entry !== undefined && inWindow(entry, options)) entries.push(entry);
+  };
+  for (const file of logFiles(paths.log).slice(0, -1)) readWhole(file).split("\n").forEach(collect);
+  // the current file through the reader a follow goes on with: no line between the two is lost or repeated
+  let emit = collect;
+  const current = new LogReader(paths.log, (line) => emit(line));
   try {
-    const st = statSync(paths.log);
-    ino = st.ino;
-    offset = st.size;
-  } catch {
-    // not written yet
-  }
-  let partial = "";
-  const drain = () => {
-    let st;
+    current.read();
+    if (options.tail !== undefined) entries = options.tail === 0 ? [] : entries.slice(-options.tail);
+    for (const entry of entries) write(entry, options, sink);
+    if (!options.follow) return;
+
+    emit = (line) => {
+      const entry = parseLine(line);
+      if (entry !== undefined && inWindow(entry, options)) write(entry, options, sink);
+    };
+    const changes = new ChangeWaiter([paths.data, paths.run]);
     try {
-      st = statSync(paths.log);
-    } catch {
-      return;
-    }
-    if (st.ino !== ino || st.size < offset) {
-      ino = st.ino;
-      offset = 0;
-      partial = "";
-    }
-    if (st.size <= offset) return;
-    const fd = openSync(paths.log, "r");
-    try {
-      const buf = Buffer.alloc(st.size - offset);
-      const n = readSync(fd, buf, 0, buf.length, offset);
-      offset += n;
-      const text = partial + buf.subarray(0, n).toString("utf8");
-      const lines = text.split("\n");
-      partial = lines.pop() ?? "";
-      for (const line of lines) {
-        const entry = parseLine(line);
-        if (entry !== undefined && inWindow(entry, options)) write(entry, options, sink);
+      for (;;) {
+        current.read();
+        if (options.until !== undefined && Date.now() > options.until) return;
+        let running: boolean;
+        try {
+          running = observe(ctx, ctx.records.get(record.id)).state.Running;
+        } catch {
+          running = false;
+        }
+        if (!running) {
+          current.read();
+          return;
+        }
+        const readAt = Date.now();
+        await changes.next(options.until === undefined ? FOLLOW_IDLE_MS : Math.max(0, Math.min(FOLLOW_IDLE_MS, options.until - Date.now() + 1)));
+        const since = Date.now() - readAt;
+        if (since < FOLLOW_BATCH_MS) await Bun.sleep(FOLLOW_BATCH_MS - since);
       }
     } finally {
-      closeSync(fd);
+      changes.close();
     }
-  };
-  for (;;) {
-    drain();
-    if (options.until !== undefined && Date.now() > options.until) return;
-    let running: boolean;
-    try {
-      running = observe(ctx, ctx.records.get(record.id)).state.Running;
-    } catch {
-      running = false;
-    }
-    if (!running) {
-      drain();
-      return;
-    }
-    await Bun.sleep(100);
+  } finally {
+    current.close();
   }
 }

@@ -188,6 +188,20 @@ test("json-file log lines and rotation by size", async () => {
   containr(["rm", small]);
 });
 
+test("logs -f loses no line when the log rotates under it", async () => {
+  // 3000 lines written at once into 40 kB files: several rotations between two reads of the follow
+  const id = containr([
+    "run", "-d", "--log-opt", "max-size=40k", "--log-opt", "max-file=10", h.ref,
+    "sh", "-c", "sleep 0.5; i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done; sleep 0.3",
+  ]).stdout.trim();
+  const follow = Bun.spawn([...h.argv, "logs", "-f", id], { stdout: "pipe", stderr: "pipe" });
+  const followed = (await new Response(follow.stdout).text()).split("\n").filter(Boolean);
+  expect(await follow.exited).toBe(0);
+  expect(existsSync(`${inspect(id, "{{.LogPath}}")}.2`)).toBe(true);
+  expect(followed).toEqual(Array.from({ length: 3000 }, (_, i) => `line-${i}`));
+  containr(["rm", id]);
+}, 30_000);
+
 test("the monitor's resident memory stays small", () => {
   const id = containr(["run", "-d", h.ref, "sleep", "60"]).stdout.trim();
   const monitor = processesOfThisTest().find((pid) => readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("containr-monitor"));
