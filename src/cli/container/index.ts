@@ -27,6 +27,7 @@ export default defineCommand({
     top: () => import("../top.ts").then((m) => m.default),
     cp: () => import("../cp.ts").then((m) => m.default),
     diff: () => import("../diff.ts").then((m) => m.default),
+    export: () => import("../export.ts").then((m) => m.default),
     rename: () => import("../rename.ts").then((m) => m.default),
     pause: () => import("../pause.ts").then((m) => m.default),
     unpause: () => import("../unpause.ts").then((m) => m.default),
