@@ -89,24 +89,39 @@ export class TarWriter {
    * hardlink to the first, xattrs as SCHILY.xattr records (overlayfs' own
    * trusted.overlay.* / user.overlay.* are left out), sockets skipped as GNU
    * tar does. Symlinks are archived, never followed.
+   *
+   * Each directory is walked through a descriptor of its own, opened
+   * O_NOFOLLOW from its parent's (/proc/self/fd/N/NAME), never by its path:
+   * a running container that swaps a directory for a symlink while its tree
+   * is archived (export, cp to a tar) gets an error, not the host's files.
    */
   async addTree(dir: string, options: AddTreeOptions = {}): Promise<void> {
     const seen = new Map<string, Uint8Array>();
     const prefix = encoder.encode(options.prefix ?? "");
-    const root = Buffer.from(dir);
-    const walk = async (rel: Uint8Array): Promise<void> => {
-      const hostDir = rel.length ? Buffer.concat([root, Buffer.from("/"), rel]) : root;
-      const names = readdirSync(hostDir, { encoding: "buffer" }).sort(Buffer.compare);
+    const walk = async (dirFd: number, rel: Uint8Array): Promise<void> => {
+      const base = Buffer.from(`/proc/self/fd/${dirFd}/`);
+      const names = readdirSync(base, { encoding: "buffer" }).sort(Buffer.compare);
       for (const n of names) {
         const childRel = rel.length ? Buffer.concat([rel, Buffer.from("/"), n]) : n;
-        const host = Buffer.concat([root, Buffer.from("/"), childRel]);
+        const host = Buffer.concat([base, n]);
         const st = lstatSync(host, { bigint: true });
         const name = Buffer.concat([prefix, childRel]);
         await this.addFromStat(host, name, st, seen, options);
-        if (st.isDirectory()) await walk(childRel);
+        if (!st.isDirectory()) continue;
+        const childFd = openSync(host, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+        try {
+          await walk(childFd, childRel);
+        } finally {
+          closeSync(childFd);
+        }
       }
     };
-    await walk(EMPTY);
+    const rootFd = openSync(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+    try {
+      await walk(rootFd, EMPTY);
+    } finally {
+      closeSync(rootFd);
+    }
   }
 
   private async addFromStat(host: Buffer, name: Uint8Array, st: BigIntStats, seen: Map<string, Uint8Array>, options: AddTreeOptions): Promise<void> {
