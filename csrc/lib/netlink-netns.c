@@ -44,7 +44,8 @@ static int configure (struct netns_job *job)
     rc = nl_addr_add (sock, eth, job->address, job->prefix, job->ifname, 0, &job->err);
   if (rc >= 0)
     rc = nl_link_up (sock, eth, job->ifname, &job->err);
-  if (rc >= 0)
+  /* no gateway: an internal network, reachable only on its own subnet */
+  if (rc >= 0 && job->gateway != 0)
     rc = nl_route_default (sock, eth, job->gateway, &job->err);
   close (sock);
   return rc < 0 ? rc : 0;

@@ -6,7 +6,11 @@
 import { ContainrError } from "../diag/errors.ts";
 import { parsePublish, type PortBinding } from "./network-ports.ts";
 
-export type NetworkMode = "bridge" | "none" | "host";
+/** bridge, none, host, or a user-defined network's name (network-store.ts) */
+export type NetworkMode = string;
+
+/** The networks every host has: `network ls` shows them, `network rm` refuses them. */
+export const BUILTIN_NETWORKS = ["bridge", "host", "none"] as const;
 
 /** The network mode when --network is not given: Docker's, the bridge. */
 export const DEFAULT_NETWORK: NetworkMode = "bridge";
@@ -25,10 +29,10 @@ function usage(message: string, hint: string): ContainrError {
 
 function parseNetwork(value: string | undefined): NetworkMode {
   if (value === undefined || value === "" || value === "default") return DEFAULT_NETWORK;
-  if (value === "bridge" || value === "none" || value === "host") return value;
-  const hint = "use --network bridge (the default), none (only loopback) or host; see docs/networking.md";
+  const hint = "use --network bridge (the default), none (only loopback), host, or a network from `containr network ls`; see docs/networking.md";
   if (value.startsWith("container:")) throw usage(`network mode "${value}" is not supported: containr cannot share another container's network yet`, hint);
-  throw usage(`network ${value} not found: containr has no user-defined networks yet`, hint);
+  // a user-defined network's name, id or id prefix: create resolves it against the network store
+  return value;
 }
 
 /**
