@@ -25,6 +25,7 @@ import { destroyContainer } from "./teardown.ts";
 import { imageVolumeRequests, prepareMounts, type MountRequest } from "./mounts.ts";
 import { withVolumes } from "./volumes.ts";
 import { portKey, toPortBindings, type PortBindings } from "./network-ports.ts";
+import { resolveNetworkMode } from "./network.ts";
 
 /** The json-file log's rotation (Docker's max-size and max-file). */
 export interface LogConfig {
@@ -132,6 +133,8 @@ export async function createContainer(ctx: EngineContext, request: CreateRequest
   let record: ContainerRecord | undefined;
   let requests: MountRequest[] = [];
   try {
+    // a user network's name, id or id prefix becomes its name (NETWORK_NOT_FOUND before anything is made)
+    options.network = resolveNetworkMode(ctx.dataRoot, options.network);
     const image = await findOrPull(store, request);
     timer.step("image");
     const id = generateId();

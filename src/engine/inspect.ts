@@ -7,7 +7,7 @@ import { observe, type ObservedState } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
 import type { HostConfig } from "./create.ts";
 import type { ContainerRecord } from "./records.ts";
-import { BRIDGE, exposedPorts, networkOf } from "./network.ts";
+import { exposedPorts, networkOf } from "./network.ts";
 import { networkSettingsPorts } from "./network-ports.ts";
 
 export interface ContainerInspect {
@@ -67,6 +67,9 @@ export interface NetworkSettings {
 // Bun's hasher, not node:crypto: the bundle would load node:crypto (and node:stream) at every command's start
 const idOf = (text: string) => new Bun.CryptoHasher("sha256").update(`containr/${text}`).digest("hex");
 
+/** The id of a built-in network (bridge, host, none): stable, as Docker's are per host. */
+export const builtinNetworkId = (name: string) => idOf(`network/${name}`);
+
 /**
  * NetworkSettings as Docker shows it: the address, gateway, MAC and ports
  * while the container runs on the bridge, empty fields otherwise; one entry
@@ -75,18 +78,17 @@ const idOf = (text: string) => new Bun.CryptoHasher("sha256").update(`containr/$
 function networkSettings(record: ContainerRecord, running: boolean, pid: number): NetworkSettings {
   const mode = (record.hostConfig as HostConfig).NetworkMode;
   const attached = running ? networkOf(record.id) : undefined;
-  const prefix = Number(BRIDGE.subnet.split("/")[1]);
   const endpoint: EndpointSettings = {
     IPAMConfig: null,
     Links: null,
     Aliases: null,
     MacAddress: attached?.mac ?? "",
     DriverOpts: null,
-    NetworkID: idOf(`network/${mode}`),
+    NetworkID: attached?.networkId ?? builtinNetworkId(mode),
     EndpointID: attached === undefined ? "" : idOf(`endpoint/${record.id}`),
-    Gateway: attached === undefined ? "" : BRIDGE.gateway,
+    Gateway: attached?.gateway ?? "",
     IPAddress: attached?.address ?? "",
-    IPPrefixLen: attached === undefined ? 0 : prefix,
+    IPPrefixLen: attached?.prefix ?? 0,
     IPv6Gateway: "",
     GlobalIPv6Address: "",
     GlobalIPv6PrefixLen: 0,

@@ -19,9 +19,13 @@ import { flock, LOCK_EX } from "../native/runtime.ts";
 import { replaceFile } from "../native/replace-file.ts";
 import type { PortBinding, PublishedPort } from "./network-ports.ts";
 
-/** One container on the bridge. */
+/** One container on a network (the default bridge or a user-defined one). */
 export interface Attachment {
   container: string;
+  /** what a peer's /etc/hosts names it by (user networks): name, --network-alias values, short id */
+  names?: string[];
+  /** its hostname, on its own address in its /etc/hosts (user networks) */
+  hostname?: string;
   /** the container's data directory: the allocation is stale once it is gone */
   containerDir: string;
   address: string;
@@ -61,24 +65,42 @@ function readState(dir: string): StateFile {
   }
 }
 
-/** Run fn on the state under the lock; what it returns is written back when `changed` says so. */
-function update<T>(dir: string, fn: (state: StateFile) => { result: T; changed: boolean }): T {
+/** Run fn under the network's allocation lock. */
+export function withAllocationLock<T>(dir: string, fn: () => T): T {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const fd = openSync(join(dir, "lock"), constants.O_RDWR | constants.O_CREAT, 0o600);
   try {
     flock(fd, LOCK_EX, `lock ${dir}`);
-    const state = readState(dir);
-    const { result, changed } = fn(state);
-    // /run is a tmpfs: a reboot empties it anyway, so no fsync
-    if (changed) replaceFile(stateFile(dir), JSON.stringify(state), 0o600, { durable: false });
-    return result;
+    return fn();
   } finally {
     closeSync(fd);
   }
 }
 
-/** The last state a look-up read, with the identity of the file it came from. */
-let lastRead: { file: string; ino: number; mtimeMs: number; state: StateFile } | undefined;
+/** The attachments of a network, read without the lock (the file is replaced whole). */
+export function listAttachments(dir: string): Attachment[] {
+  return readState(dir).attachments;
+}
+
+/**
+ * Run fn on the state under the lock; what it returns is written back when
+ * `changed` says so, and then onChange sees the new attachments, still under the lock.
+ */
+function update<T>(dir: string, fn: (state: StateFile) => { result: T; changed: boolean }, onChange?: (attachments: Attachment[]) => void): T {
+  return withAllocationLock(dir, () => {
+    const state = readState(dir);
+    const { result, changed } = fn(state);
+    // /run is a tmpfs: a reboot empties it anyway, so no fsync
+    if (changed) {
+      replaceFile(stateFile(dir), JSON.stringify(state), 0o600, { durable: false });
+      onChange?.(state.attachments);
+    }
+    return result;
+  });
+}
+
+/** The last state a look-up read of each network, with the identity of the file it came from. */
+const lastRead = new Map<string, { ino: number; mtimeMs: number; state: StateFile }>();
 
 /**
  * The attachment of a container, if it has one (no lock: the file is
@@ -95,10 +117,12 @@ export function findAttachment(dir: string, container: string): Attachment | und
     return undefined;
   }
   if (st === undefined) return undefined;
-  if (lastRead?.file !== file || lastRead.ino !== st.ino || lastRead.mtimeMs !== st.mtimeMs) {
-    lastRead = { file, ino: Number(st.ino), mtimeMs: Number(st.mtimeMs), state: readState(dir) };
+  let cached = lastRead.get(file);
+  if (cached?.ino !== Number(st.ino) || cached.mtimeMs !== Number(st.mtimeMs)) {
+    cached = { ino: Number(st.ino), mtimeMs: Number(st.mtimeMs), state: readState(dir) };
+    lastRead.set(file, cached);
   }
-  return lastRead.state.attachments.find((a) => a.container === container);
+  return cached.state.attachments.find((a) => a.container === container);
 }
 
 /** Do two bindings of the same protocol and port overlap (0.0.0.0 overlaps every address)? */
@@ -145,11 +169,15 @@ export interface AllocationRequest {
   container: string;
   containerDir: string;
   hostInterface: string;
+  names?: string[];
+  hostname?: string;
   bindings: readonly PortBinding[];
   /** is this attachment left by a container that no longer exists? */
   isStale: (a: Attachment) => boolean;
   /** remove what a dropped attachment left on the host (its rules), under the lock */
   discard: (a: Attachment) => void;
+  /** told the network's attachments after the change, under the lock (peers' /etc/hosts) */
+  onChange?: (attachments: Attachment[]) => void;
 }
 
 /**
@@ -188,9 +216,11 @@ export function allocate(dir: string, pool: Pool, request: AllocationRequest): A
       hostInterface: request.hostInterface,
       ports,
     };
+    if (request.names !== undefined) attachment.names = request.names;
+    if (request.hostname !== undefined) attachment.hostname = request.hostname;
     state.attachments.push(attachment);
     return { result: attachment, changed: true };
-  });
+  }, request.onChange);
 }
 
 /**
@@ -198,12 +228,17 @@ export function allocate(dir: string, pool: Pool, request: AllocationRequest): A
  * the host, under the lock (two releases of one container do not race);
  * returns it (undefined when it had none).
  */
-export function release(dir: string, container: string, discard: (a: Attachment) => void): Attachment | undefined {
+export function release(
+  dir: string,
+  container: string,
+  discard: (a: Attachment) => void,
+  onChange?: (attachments: Attachment[]) => void,
+): Attachment | undefined {
   return update(dir, (state) => {
     const found = state.attachments.find((a) => a.container === container);
     if (found === undefined) return { result: undefined, changed: false };
     discard(found);
     state.attachments = state.attachments.filter((a) => a !== found);
     return { result: found, changed: true };
-  });
+  }, onChange);
 }

@@ -100,10 +100,62 @@ export function runNft(statements: readonly string[], what: string): void {
   }
 }
 
-/** Remove every rule commented with tag, in one transaction; a no-op when there is none. */
-export function deleteTaggedRules(net: NatNetwork, tag: string): void {
+/** Remove every rule of the chains (default: the ports chain) commented with tag, in one transaction; a no-op when there is none. */
+export function deleteTaggedRules(net: Pick<NatNetwork, "table">, tag: string, chains: readonly string[] = [PORTS_CHAIN]): void {
   // found over netlink (no nft process), deleted through nft
-  const handles = nftTaggedRuleHandles(net.table, PORTS_CHAIN, tag);
-  if (handles.length === 0) return;
-  runNft(handles.map((h) => `delete rule ip ${net.table} ${PORTS_CHAIN} handle ${h}`), `remove the port rules of ${tag}`);
+  const statements = chains.flatMap((chain) =>
+    (nftChainExists(net.table, chain) ? nftTaggedRuleHandles(net.table, chain, tag) : []).map((h) => `delete rule ip ${net.table} ${chain} handle ${h}`),
+  );
+  if (statements.length === 0) return;
+  runNft(statements, `remove the rules of ${tag}`);
+}
+
+/** The chains of user-defined networks' rules (ADR 0009), never flushed: each network's rules carry its tag. */
+export const USER_NAT_CHAIN = "user-postrouting";
+export const ISOLATION_CHAIN = "isolation";
+
+export interface UserNetworkRules {
+  table: string;
+  /** the network's bridge */
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+  /** the default bridge's interface: no traffic between it and a user network */
+  defaultBridge: string;
+  /** matches every user network's bridge ("ctr-*") */
+  userBridges: string;
+  /** the comment on the network's rules */
+  tag: string;
+}
+
+/**
+ * A user network's rules: outgoing masquerade (not for an internal one),
+ * the masquerades -p needs (as the default bridge's base rules), and the
+ * isolation in a forward filter chain: nothing between this bridge and the
+ * default one or another user network's; an internal network's bridge
+ * forwards nothing in or out at all.
+ */
+export function userNetworkRules(r: UserNetworkRules): string[] {
+  const t = `ip ${r.table}`;
+  const c = `comment "${r.tag}"`;
+  const b = `"${r.bridge}"`;
+  return [
+    `add table ${t}`,
+    `add chain ${t} ${USER_NAT_CHAIN} { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add chain ${t} ${ISOLATION_CHAIN} { type filter hook forward priority filter; policy accept; }`,
+    ...(r.internal ? [] : [`add rule ${t} ${USER_NAT_CHAIN} ip saddr ${r.subnet} ip daddr != ${r.subnet} masquerade ${c}`]),
+    `add rule ${t} ${USER_NAT_CHAIN} oifname ${b} ip saddr 127.0.0.0/8 masquerade ${c}`,
+    `add rule ${t} ${USER_NAT_CHAIN} oifname ${b} ip saddr ${r.subnet} ct status dnat masquerade ${c}`,
+    `add rule ${t} ${ISOLATION_CHAIN} iifname ${b} oifname "${r.defaultBridge}" drop ${c}`,
+    `add rule ${t} ${ISOLATION_CHAIN} iifname "${r.defaultBridge}" oifname ${b} drop ${c}`,
+    `add rule ${t} ${ISOLATION_CHAIN} iifname ${b} oifname "${r.userBridges}" oifname != ${b} drop ${c}`,
+    ...(r.internal
+      ? [`add rule ${t} ${ISOLATION_CHAIN} iifname ${b} oifname != ${b} drop ${c}`, `add rule ${t} ${ISOLATION_CHAIN} oifname ${b} iifname != ${b} drop ${c}`]
+      : []),
+  ];
+}
+
+/** Are the network's rules in place (a netlink look-up)? */
+export function userNetworkRulesInstalled(table: string, tag: string): boolean {
+  return nftChainExists(table, ISOLATION_CHAIN) && nftTaggedRuleHandles(table, ISOLATION_CHAIN, tag).length > 0;
 }
