@@ -47,6 +47,7 @@ export const rootCommand = defineCommand({
     info: () => import("./info.ts").then((m) => m.default),
     "container-exited": () => import("./container-exited.ts").then((m) => m.default),
     volume: () => import("./volume/index.ts").then((m) => m.default),
+    network: () => import("./network/index.ts").then((m) => m.default),
     container: () => import("./container/index.ts").then((m) => m.default),
     system: () => import("./system/index.ts").then((m) => m.default),
     stats: () => import("./stats.ts").then((m) => m.default),
