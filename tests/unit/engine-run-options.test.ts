@@ -205,7 +205,7 @@ describe("command-line shape", () => {
     expect(usageError({ restart: "always", rm: true }).message).toBe("conflicting options: cannot specify both --restart and --rm");
   });
 
-  test("--network bridge|default|none|host; container: and user-defined networks are clear errors", () => {
+  test("--network bridge|default|none|host|NAME; container: is a clear error", () => {
     expect(parse({ network: "host" }).network).toBe("host");
     expect(parse({ network: "none" }).network).toBe("none");
     expect(parse({ network: "bridge" }).network).toBe("bridge");
@@ -213,7 +213,8 @@ describe("command-line shape", () => {
     const shared = usageError({ network: "container:abc" });
     expect(shared.message).toBe(`network mode "container:abc" is not supported: containr cannot share another container's network yet`);
     expect(shared.hint).toContain("--network bridge");
-    expect(usageError({ network: "mynet" }).message).toBe("network mynet not found: containr has no user-defined networks yet");
+    // a user-defined network's name, id or prefix: create resolves it (network-user e2e test)
+    expect(parse({ network: "mynet" }).network).toBe("mynet");
   });
 
   test("-p/-P: bindings on the bridge; discarded with a warning on the host network; refused without a network", () => {
