@@ -5,7 +5,7 @@
  * and stop), a container on another network or on the default bridge
  * cannot reach them; --subnet/--gateway honoured; nothing left after the
  * containers and the network are gone. Names start with t-un-, subnets are
- * 10.90.200.0/24 - 10.90.203.0/24 (this file's).
+ * 10.90.200.0/24 - 10.90.204.0/24 (this file's).
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
@@ -19,8 +19,8 @@ beforeAll(async () => {
 
 afterAll(async () => {
   if (env === undefined) return;
-  env.containr(["rm", "-f", "t-un-a", "t-un-b", "t-un-c", "t-un-d"]);
-  for (const n of ["t-un-net", "t-un-other", "t-un-int", "t-un-p1", "t-un-p2"]) env.containr(["network", "rm", "-f", n]);
+  env.containr(["rm", "-f", "t-un-a", "t-un-b", "t-un-c", "t-un-d", "t-un-web"]);
+  for (const n of ["t-un-net", "t-un-other", "t-un-int", "t-un-p1", "t-un-p2", "t-un-pub"]) env.containr(["network", "rm", "-f", n]);
   await env.cleanUp();
 });
 
@@ -160,6 +160,24 @@ describe("containers on user networks", () => {
     expect(existsSync(`/run/containr/networks/${bridge}`)).toBe(false);
     expect(ok(["network", "ls", "--filter", "name=t-un-", "-q"])).toBe("");
   }, 60_000);
+
+  test("-p publishes a port of a container on a user network (host port 39290, this file's)", async () => {
+    ok(["network", "create", "--subnet", "10.90.204.0/24", "t-un-pub"]);
+    ok(["run", "-d", "--name", "t-un-web", "--network", "t-un-pub", "-p", "127.0.0.1:39290:80", env.ref, "sh", "-c", "echo hi > /tmp/index.html && httpd -f -p 80 -h /tmp"]);
+    const deadline = Date.now() + 5000;
+    let body = "";
+    while (Date.now() < deadline) {
+      try {
+        body = await (await fetch("http://127.0.0.1:39290/index.html", { signal: AbortSignal.timeout(2000) })).text();
+        break;
+      } catch {
+        await Bun.sleep(50);
+      }
+    }
+    expect(body).toBe("hi\n");
+    ok(["rm", "-f", "t-un-web"]);
+    ok(["network", "rm", "t-un-pub"]);
+  });
 
   test("--internal: no default route, no way out of the subnet", () => {
     ok(["network", "create", "--internal", "--subnet", "10.90.203.0/24", "t-un-int"]);
