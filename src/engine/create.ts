@@ -47,6 +47,8 @@ export interface HostConfig {
   AutoRemove: boolean;
   RestartPolicy: { Name: string; MaximumRetryCount: number };
   NetworkMode: string;
+  /** --network-alias: containr's own field (Docker keeps aliases in NetworkingConfig); inspect shows them as the endpoint's Aliases */
+  NetworkAliases?: string[];
   /** -p, Docker's shape: "80/tcp" → [{HostIp, HostPort}] */
   PortBindings: PortBindings;
   /** -P */
@@ -97,6 +99,7 @@ function hostConfigOf(options: RunOptions, logConfig: LogConfig, securityOpt: st
     AutoRemove: options.autoRemove,
     RestartPolicy: { Name: options.restart.name, MaximumRetryCount: options.restart.maximumRetryCount },
     NetworkMode: options.network,
+    ...(options.networkAliases.length > 0 ? { NetworkAliases: options.networkAliases } : {}),
     PortBindings: toPortBindings(options.publish),
     PublishAllPorts: options.publishAll,
     Privileged: options.privileged,

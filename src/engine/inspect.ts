@@ -36,7 +36,7 @@ export interface ContainerInspect {
 export interface EndpointSettings {
   IPAMConfig: null;
   Links: null;
-  Aliases: null;
+  Aliases: string[] | null;
   MacAddress: string;
   DriverOpts: null;
   NetworkID: string;
@@ -76,12 +76,13 @@ export const builtinNetworkId = (name: string) => idOf(`network/${name}`);
  * in Networks, named after the network mode.
  */
 function networkSettings(record: ContainerRecord, running: boolean, pid: number): NetworkSettings {
-  const mode = (record.hostConfig as HostConfig).NetworkMode;
+  const hostConfig = record.hostConfig as HostConfig;
+  const mode = hostConfig.NetworkMode;
   const attached = running ? networkOf(record.id) : undefined;
   const endpoint: EndpointSettings = {
     IPAMConfig: null,
     Links: null,
-    Aliases: null,
+    Aliases: hostConfig.NetworkAliases ?? null,
     MacAddress: attached?.mac ?? "",
     DriverOpts: null,
     NetworkID: attached?.networkId ?? builtinNetworkId(mode),
@@ -111,7 +112,8 @@ function networkSettings(record: ContainerRecord, running: boolean, pid: number)
 export function inspectContainer(ctx: EngineContext, record: ContainerRecord): ContainerInspect {
   const { state, engine } = observe(ctx, record);
   const paths = containerPaths(ctx, record.id);
-  const hostConfig = record.hostConfig as HostConfig;
+  // NetworkAliases is shown where Docker shows aliases (the endpoint's), not in HostConfig
+  const { NetworkAliases: _aliases, ...hostConfig } = record.hostConfig as HostConfig;
   return {
     Id: record.id,
     Created: record.created,

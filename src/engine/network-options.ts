@@ -17,6 +17,8 @@ export const DEFAULT_NETWORK: NetworkMode = "bridge";
 
 export interface NetworkOptions {
   network: NetworkMode;
+  /** --network-alias (user-defined networks only) */
+  networkAliases: string[];
   /** -p, a binding per container port (bridge only) */
   publish: PortBinding[];
   /** -P: publish the image's exposed ports on random host ports (bridge only) */
@@ -40,16 +42,27 @@ function parseNetwork(value: string | undefined): NetworkMode {
  * with a warning (added to warnings); --network none has no interface to
  * publish them on, so they are refused rather than ignored.
  */
-export function parseNetworkOptions(networkFlag: string | undefined, publishFlags: readonly string[], publishAllFlag: boolean, warnings: string[]): NetworkOptions {
+export function parseNetworkOptions(
+  networkFlag: string | undefined,
+  publishFlags: readonly string[],
+  publishAllFlag: boolean,
+  warnings: string[],
+  aliasFlags: readonly string[] = [],
+): NetworkOptions {
   const network = parseNetwork(networkFlag);
+  const networkAliases = [...aliasFlags];
+  if (networkAliases.length > 0 && (BUILTIN_NETWORKS as readonly string[]).includes(network)) {
+    // Docker's wording
+    throw usage("network-scoped alias is supported only for containers in user defined networks", "create a network (`containr network create NAME`) and run with --network NAME");
+  }
   const publish = publishFlags.flatMap(parsePublish);
-  if (publish.length === 0 && !publishAllFlag) return { network, publish, publishAll: false };
+  if (publish.length === 0 && !publishAllFlag) return { network, networkAliases, publish, publishAll: false };
   if (network === "host") {
     warnings.push("Published ports are discarded when using host network mode");
-    return { network, publish: [], publishAll: false };
+    return { network, networkAliases, publish: [], publishAll: false };
   }
   if (network === "none") {
     throw usage("conflicting options: port publishing and the container type network mode", "publish ports with --network bridge (the default)");
   }
-  return { network, publish, publishAll: publishAllFlag };
+  return { network, networkAliases, publish, publishAll: publishAllFlag };
 }

@@ -203,8 +203,8 @@ export function allocateNetwork(ctx: EngineContext, record: ContainerRecord): Ne
     container: record.id,
     containerDir: paths.data,
     hostInterface: hostInterfaceName(record.id),
-    // user networks: the names peers resolve (Docker's: the name and the short id)
-    ...(user ? { names: [record.name, shortId(record.id)], hostname } : {}),
+    // user networks: the names peers resolve (Docker's: the name, the aliases, the short id)
+    ...(user ? { names: [record.name, ...(hostConfig.NetworkAliases ?? []), shortId(record.id)], hostname } : {}),
     bindings: bindingsToPublish(hostConfig.PortBindings ?? {}, hostConfig.PublishAllPorts === true, exposedPorts(record)),
     isStale: (a) => !existsSync(a.containerDir),
     discard: discardLeftovers,

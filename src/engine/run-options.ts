@@ -49,6 +49,8 @@ export interface RunFlags {
   stopTimeout?: string;
   restart?: string;
   network?: string;
+  /** --network-alias values */
+  networkAlias?: string[];
   /** -p/--publish values as given */
   publish?: string[];
   /** -P/--publish-all */
@@ -144,6 +146,8 @@ export interface RunOptions {
   stopTimeout?: number;
   restart: RestartPolicy;
   network: NetworkMode;
+  /** --network-alias: more names peers resolve (user-defined networks only) */
+  networkAliases: string[];
   /** -p, a binding per container port (bridge only) */
   publish: PortBinding[];
   /** -P: publish the image's exposed ports on random host ports (bridge only) */
@@ -616,7 +620,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     throw usage(`invalid hostname "${flags.hostname}": longer than ${HOST_NAME_MAX} characters`);
   }
 
-  const { network, ...ports } = parseNetworkOptions(flags.network, flags.publish ?? [], flags.publishAll ?? false, warnings);
+  const { network, networkAliases, ...ports } = parseNetworkOptions(flags.network, flags.publish ?? [], flags.publishAll ?? false, warnings, flags.networkAlias ?? []);
 
   const restart = parseRestartPolicy(flags.restart ?? "no");
   const autoRemove = flags.rm ?? false;
@@ -642,6 +646,7 @@ export function parseRunOptions(input: ParseRunOptionsInput): RunOptions {
     init: flags.init ?? false,
     restart,
     network,
+    networkAliases,
     publish: ports.publish,
     publishAll: ports.publishAll,
     privileged: flags.privileged ?? false,

@@ -31,8 +31,8 @@ function ok(args: string[]): string {
   return r.stdout.trim();
 }
 
-function sleeper(name: string, network: string): string {
-  return ok(["run", "-d", "--name", name, "--network", network, env.ref, "sleep", "300"]);
+function sleeper(name: string, network: string, flags: string[] = []): string {
+  return ok(["run", "-d", "--name", name, "--network", network, ...flags, env.ref, "sleep", "300"]);
 }
 
 function inspectNet(name: string): { Id: string; IPAM: { Config: { Subnet: string; Gateway: string }[] }; Containers: Record<string, { Name: string; IPv4Address: string }>; Labels: Record<string, string>; Internal: boolean; Options: Record<string, string> } {
@@ -84,6 +84,9 @@ describe("network commands", () => {
     const connect = env.containr(["network", "connect", "t-un-net", "x"]);
     expect(connect.status).toBe(125);
     expect(connect.stderr).toContain("network connect is not supported");
+    const alias = env.containr(["run", "--rm", "--network-alias", "x", env.ref, "true"]);
+    expect(alias.status).toBe(125);
+    expect(alias.stderr).toContain("network-scoped alias is supported only for containers in user defined networks");
     const run = env.containr(["run", "--rm", "--network", "t-un-missing", env.ref, "true"]);
     expect(run.status).toBe(125);
     expect(run.stderr).toContain("network t-un-missing not found");
@@ -123,15 +126,17 @@ describe("containers on user networks", () => {
     expect(ok(["exec", "t-un-a", "ip", "route"])).toContain("default via 10.90.200.254");
 
     const hostsInode = statSync(`${env.root}/containers/${a}/hosts`).ino;
-    const b = sleeper("t-un-b", "t-un-net");
+    const b = sleeper("t-un-b", "t-un-net", ["--network-alias", "t-un-bee"]);
+    expect(env.inspect("t-un-b", '{{(index .NetworkSettings.Networks "t-un-net").Aliases}}')).toBe("[t-un-bee]");
     const addrB = env.inspect("t-un-b", '{{(index .NetworkSettings.Networks "t-un-net").IPAddress}}');
     expect(addrB).toBe("10.90.200.2");
-    expect(ok(["exec", "t-un-a", "cat", "/etc/hosts"])).toContain(`${addrB}\tt-un-b ${b.slice(0, 12)}`);
+    expect(ok(["exec", "t-un-a", "cat", "/etc/hosts"])).toContain(`${addrB}\tt-un-b t-un-bee ${b.slice(0, 12)}`);
     expect(ok(["exec", "t-un-b", "cat", "/etc/hosts"])).toContain(`${addrA}\tt-un-a ${a.slice(0, 12)}`);
     // rewritten in place: the bind mount shows the new content
     expect(statSync(`${env.root}/containers/${a}/hosts`).ino).toBe(hostsInode);
     expect(ok(["exec", "t-un-a", "ping", "-c", "1", "-W", "2", "t-un-b"])).toContain("1 packets received");
     expect(ok(["exec", "t-un-b", "ping", "-c", "1", "-W", "2", a.slice(0, 12)])).toContain("1 packets received");
+    expect(ok(["exec", "t-un-a", "ping", "-c", "1", "-W", "2", "t-un-bee"])).toContain("1 packets received");
 
     const containers = inspectNet("t-un-net").Containers;
     expect(containers[a]?.Name).toBe("t-un-a");
