@@ -151,18 +151,17 @@ function writeHostsFiles(attachments: readonly Attachment[]): void {
   for (const self of attachments) {
     const peers = attachments.filter((a) => a !== self).map((a) => `${a.address}\t${(a.names ?? []).join(" ")}\n`);
     const content = hostsFile(self.hostname ?? self.container.slice(0, 12), self.address) + peers.join("");
-    let fd: number;
     try {
-      fd = openSync(join(self.containerDir, "hosts"), constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+      const fd = openSync(join(self.containerDir, "hosts"), constants.O_WRONLY | constants.O_TRUNC | constants.O_NOFOLLOW);
+      try {
+        writeSync(fd, content);
+      } finally {
+        closeSync(fd);
+      }
     } catch (err) {
-      // a container removed without its release (its attachment is stale): nothing to update
-      if ((err as NodeJS.ErrnoException).code === "ENOENT") continue;
-      throw err;
-    }
-    try {
-      writeSync(fd, content);
-    } finally {
-      closeSync(fd);
+      // ENOENT: a container removed without its release (a stale attachment), nothing to update; any
+      // other failure costs that container its peers' names, never another container's start or stop
+      if ((err as NodeJS.ErrnoException).code !== "ENOENT") log.warn(`update the /etc/hosts of ${self.container}: ${(err as Error).message}`);
     }
   }
 }
