@@ -5,7 +5,8 @@
  * file across rotations until the container stops, woken by inotify when
  * the log or the run directory changes.
  */
-import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync, watch } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readdirSync, readFileSync, readSync, statSync, watch } from "node:fs";
+import { basename, dirname } from "node:path";
 import { ContainrError } from "../diag/errors.ts";
 import { observe } from "./container-state.ts";
 import { containerPaths, type EngineContext } from "./context.ts";
@@ -193,8 +194,15 @@ class LogReader {
 
   /** Everything written since the last read, in whole lines. */
   read(): void {
-    if (this.fd === undefined) this.open();
-    if (this.fd === undefined) return;
+    if (this.fd === undefined) {
+      // a file not written yet (ino 0), or the new file of a rotation that was not there yet
+      if (this.ino !== 0) this.switchTo(this.ino);
+      else {
+        this.open();
+        if (this.fd !== undefined) this.offset = this.readFrom(this.fd, 0);
+      }
+      return;
+    }
     let st;
     try {
       st = statSync(this.path);
@@ -204,33 +212,79 @@ class LogReader {
     if (st !== undefined && st.ino === this.ino && st.size < this.offset) this.offset = 0; // truncated
     this.offset = this.readFrom(this.fd, this.offset);
     if (st === undefined || st.ino === this.ino) return;
-    for (const file of this.rotatedAfter(this.ino)) {
-      const fd = openSync(file, "r");
+    const finished = this.ino;
+    closeSync(this.fd);
+    this.fd = undefined;
+    this.switchTo(finished);
+  }
+
+  /**
+   * After the file with inode `finished` was read to its end: the files
+   * rotated after it, then the current one. The current one is opened first,
+   * pinned, so a rotation while the rotated ones are looked up cannot skip
+   * it; when there is none yet, the next read tries again.
+   */
+  private switchTo(finished: number): void {
+    this.open();
+    if (this.fd === undefined) {
+      this.ino = finished;
+      return;
+    }
+    for (const fd of this.rotatedAfter(finished, this.ino)) {
       try {
         this.readFrom(fd, 0);
       } finally {
         closeSync(fd);
       }
     }
-    closeSync(this.fd);
-    this.open();
-    if (this.fd !== undefined) this.offset = this.readFrom(this.fd, 0);
+    this.offset = this.readFrom(this.fd, 0);
   }
 
-  /** The rotated files newer than the one with inode ino, oldest first (all of them when it was dropped). */
-  private rotatedAfter(ino: number): string[] {
-    const newer: string[] = [];
-    for (let i = 1; ; i++) {
-      const file = `${this.path}.${i}`;
-      let fileIno: number;
-      try {
-        fileIno = statSync(file).ino;
-      } catch {
-        return newer;
-      }
-      if (fileIno === ino) return newer;
-      newer.unshift(file);
+  /**
+   * Descriptors of the rotated files newer than the one with inode
+   * `finished`, oldest first, without the current one (`current`). Each is
+   * opened as it is found and known by its inode: a rotation during the
+   * look-up moves the names, not the files (older ones keep the higher
+   * numbers), and while the monitor renames them one by one a number may be
+   * missing for a moment, so a gap does not end the look-up. When `finished`
+   * is not found, rotations moved it past the look-up: it starts again (a
+   * few times; after that the retention must have dropped it, and every
+   * rotated file is newer).
+   */
+  private rotatedAfter(finished: number, current: number): number[] {
+    for (let attempt = 0; ; attempt++) {
+      const { newer, found } = this.lookUpRotated(finished, current);
+      if (found || attempt === 4) return newer;
+      for (const fd of newer) closeSync(fd);
     }
+  }
+
+  private lookUpRotated(finished: number, current: number): { newer: number[]; found: boolean } {
+    const base = basename(this.path);
+    let highest = 0;
+    for (const name of readdirSync(dirname(this.path))) {
+      const m = /^(.*)\.(\d+)$/.exec(name);
+      if (m !== null && m[1] === base) highest = Math.max(highest, Number(m[2]));
+    }
+    const newer: number[] = [];
+    const seen = new Set([current]);
+    for (let i = 1; i <= highest + 1; i++) {
+      let fd: number;
+      try {
+        fd = openSync(`${this.path}.${i}`, "r");
+      } catch {
+        continue;
+      }
+      const ino = fstatSync(fd).ino;
+      if (ino === finished) {
+        closeSync(fd);
+        return { newer, found: true };
+      }
+      if (seen.has(ino)) closeSync(fd);
+      else newer.unshift(fd);
+      seen.add(ino);
+    }
+    return { newer, found: false };
   }
 
   /** Read fd from offset to its end, passing on whole lines; the offset reached. */

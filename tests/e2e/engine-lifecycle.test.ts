@@ -189,10 +189,10 @@ test("json-file log lines and rotation by size", async () => {
 });
 
 test("logs -f loses no line when the log rotates under it", async () => {
-  // 3000 lines written at once into 40 kB files: several rotations between two reads of the follow
+  // 3000 lines in bursts of 300 (about 20 kB) into 40 kB files: rotations while a burst is still unread
   const id = containr([
     "run", "-d", "--log-opt", "max-size=40k", "--log-opt", "max-file=10", h.ref,
-    "sh", "-c", "sleep 0.5; i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); done; sleep 0.3",
+    "sh", "-c", "sleep 0.5; i=0; while [ $i -lt 3000 ]; do echo line-$i; i=$((i+1)); [ $((i % 300)) = 0 ] && sleep 0.05; done; sleep 0.3",
   ]).stdout.trim();
   const follow = Bun.spawn([...h.argv, "logs", "-f", id], { stdout: "pipe", stderr: "pipe" });
   const followed = (await new Response(follow.stdout).text()).split("\n").filter(Boolean);
