@@ -52,8 +52,14 @@ export function unmountRootfs(ctx: EngineContext, id: string): void {
     try {
       unmountOverlay(rootfs);
     } catch (err) {
+      // the monitor's exit command and a user's rm may both be here: the other one may have unmounted it
+      if (!isMountPoint(rootfs)) return;
       log.debug(`unmount ${rootfs}: ${toContainrError(err).message}; detaching it`);
-      unmountOverlay(rootfs, { detach: true });
+      try {
+        unmountOverlay(rootfs, { detach: true });
+      } catch (detachErr) {
+        if (isMountPoint(rootfs)) throw detachErr;
+      }
     }
   }
 }
