@@ -4,7 +4,7 @@
  * attached container to this terminal with signal proxying.
  */
 import { ContainrError, toContainrError } from "../../diag/errors.ts";
-import { log, reportError } from "../../diag/log.ts";
+import { log } from "../../diag/log.ts";
 import { attachTo, resizeTerminal, type AttachMode, type Attachment } from "../../engine/attach.ts";
 import { closeEngine, containerPaths, openEngine, type EngineContext } from "../../engine/context.ts";
 import { DEFAULT_LOG_CONFIG, type LogConfig } from "../../engine/create.ts";
@@ -15,6 +15,7 @@ import { defineCommand, type FlagDef } from "../command.ts";
 import { fromHumanSize, parseMemoryFlag } from "../format/units.ts";
 import { mountRequests } from "./mounts.ts";
 import { writeStderr, writeStdout } from "../output.ts";
+import { forEachReference } from "../references.ts";
 
 export async function withEngine<T>(globals: Record<string, unknown>, fn: (ctx: EngineContext) => Promise<T> | T): Promise<T> {
   const ctx = openEngine(globals);
@@ -280,29 +281,13 @@ export async function streamContainer(ctx: EngineContext, record: ContainerRecor
   }
 }
 
-/**
- * Run fn for each container reference, as docker does for stop, kill, rm:
- * every reference is tried, each failure printed, and the command fails
- * (with the first error's code) when any did.
- */
-export async function forEachContainer(
+/** Run fn for each container reference (forEachReference: each failure printed, the first one's status). */
+export function forEachContainer(
   ctx: EngineContext,
   refs: string[],
   fn: (record: ContainerRecord, ref: string) => Promise<void> | void,
 ): Promise<number> {
-  let first: ContainrError | undefined;
-  for (const ref of refs) {
-    try {
-      await fn(ctx.records.get(ref), ref);
-    } catch (err) {
-      const error = toContainrError(err);
-      if (refs.length === 1) throw error;
-      reportError(error);
-      first ??= error;
-    }
-  }
-  if (first !== undefined) return first.exit;
-  return 0;
+  return forEachReference(refs, (ref) => fn(ctx.records.get(ref), ref));
 }
 
 /** docker's stop, kill, rm, ...: act on each container reference given and print each one acted on. */

@@ -1,8 +1,8 @@
-import { ContainrError, toContainrError } from "../../diag/errors.ts";
-import { reportError } from "../../diag/log.ts";
+import { ContainrError } from "../../diag/errors.ts";
 import { removeUserNetwork } from "../../engine/network.ts";
 import { defineCommand } from "../command.ts";
 import { writeStdout } from "../output.ts";
+import { forEachReference } from "../references.ts";
 import { findNetwork, withNetworkStore } from "./common.ts";
 
 export default defineCommand({
@@ -15,9 +15,9 @@ export default defineCommand({
   run({ args, rest, globals }) {
     const refs = [args.network, ...rest];
     return withNetworkStore(globals, (networks) => {
-      let first: ContainrError | undefined;
-      for (const ref of refs) {
-        try {
+      return forEachReference(
+        refs,
+        (ref) => {
           const network = findNetwork(networks, ref);
           const stored = network.user ? networks.find(network.id) : undefined;
           if (stored === undefined) {
@@ -27,15 +27,9 @@ export default defineCommand({
           }
           removeUserNetwork(networks, stored);
           writeStdout(`${ref}\n`);
-        } catch (err) {
-          const error = toContainrError(err);
-          if (args.force && error.code === "NETWORK_NOT_FOUND") continue;
-          if (refs.length === 1) throw error;
-          reportError(error);
-          first ??= error;
-        }
-      }
-      return first === undefined ? 0 : first.exit;
+        },
+        (error) => args.force && error.code === "NETWORK_NOT_FOUND",
+      );
     });
   },
 });
