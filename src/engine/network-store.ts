@@ -12,11 +12,10 @@
  * bridge) is host-wide state under /run, kept by network.ts.
  */
 import { readFileSync } from "node:fs";
-import { join, resolve } from "node:path";
 import type { Statement } from "bun:sqlite";
-import { ContainrError, toContainrError } from "../diag/errors.ts";
+import { ContainrError } from "../diag/errors.ts";
 import { formatIPv4, parseIPv4, parseSubnet, subnetSize, type Subnet } from "../linux/network/ipv4.ts";
-import { SqliteIndex } from "../image/sqlite-index.ts";
+import { openStoreIn, SqliteIndex } from "../image/sqlite-index.ts";
 import { generateId } from "./ids.ts";
 import { BUILTIN_NETWORKS } from "./network-options.ts";
 
@@ -142,13 +141,7 @@ export class NetworkStore {
 
   /** Open (creating) the network store of a data root. */
   static open(dataRoot: string): NetworkStore {
-    const dir = join(resolve(dataRoot), "networks");
-    try {
-      return new NetworkStore(dir);
-    } catch (err) {
-      const inner = toContainrError(err);
-      throw new ContainrError(inner.code, `open the network index in ${dir}: ${inner.message}`, { hint: inner.hint, cause: inner });
-    }
+    return openStoreIn(dataRoot, "networks", "network index", (dir) => new NetworkStore(dir));
   }
 
   close(): void {

@@ -22,14 +22,14 @@
  * watches for that moment).
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, rmSync } from "node:fs";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Statement } from "bun:sqlite";
 import { ContainrError, toContainrError } from "../diag/errors.ts";
 import { mount as mountFs, umount } from "../native/fs.ts";
 import { MountKind, MS, parseMount } from "../runtime/mounts.ts";
 import { withLock } from "../runtime/state.ts";
 import { generateId } from "./ids.ts";
-import { mountsBelow, SqliteIndex } from "../image/sqlite-index.ts";
+import { mountsBelow, openStoreIn, SqliteIndex } from "../image/sqlite-index.ts";
 import { groupFilters } from "./filters.ts";
 
 /** Docker's label on the volumes it creates for image VOLUMEs and `-v /path` (prune takes only these by default). */
@@ -146,13 +146,7 @@ export class VolumeStore {
 
   /** Open (creating) the volume store of a data root. */
   static open(dataRoot: string): VolumeStore {
-    const dir = join(resolve(dataRoot), "volumes");
-    try {
-      return new VolumeStore(dir);
-    } catch (err) {
-      const inner = toContainrError(err);
-      throw new ContainrError(inner.code, `open the volume index in ${dir}: ${inner.message}`, { hint: inner.hint, cause: inner });
-    }
+    return openStoreIn(dataRoot, "volumes", "volume index", (dir) => new VolumeStore(dir));
   }
 
   close(): void {

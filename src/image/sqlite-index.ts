@@ -15,8 +15,8 @@
  */
 import type { Database } from "bun:sqlite";
 import { closeSync, mkdirSync, openSync, readFileSync } from "node:fs";
-import { join } from "node:path";
-import { ContainrError } from "../diag/errors.ts";
+import { join, resolve } from "node:path";
+import { ContainrError, toContainrError } from "../diag/errors.ts";
 
 /** How long a writer waits for another one before giving up; far above any real transaction. */
 export const BUSY_TIMEOUT_MS = 30_000;
@@ -65,6 +65,20 @@ export function openDatabase(path: string, options: { create: boolean; strict?: 
   db.fileControl(constants.SQLITE_FCNTL_PERSIST_WAL, 1);
   db.run("PRAGMA journal_size_limit = 0");
   return db;
+}
+
+/**
+ * Open a store kept in DATA_ROOT/subdir (make opens it there); a failure
+ * names the directory, keeping the inner error's code and hint.
+ */
+export function openStoreIn<T>(dataRoot: string, subdir: string, what: string, make: (dir: string) => T): T {
+  const dir = join(resolve(dataRoot), subdir);
+  try {
+    return make(dir);
+  } catch (err) {
+    const inner = toContainrError(err);
+    throw new ContainrError(inner.code, `open the ${what} in ${dir}: ${inner.message}`, { hint: inner.hint, cause: inner });
+  }
 }
 
 /** An open index: the database, and how to run reads and writes on it without lock errors. */
